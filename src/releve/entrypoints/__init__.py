@@ -1,0 +1,1 @@
+"""Thin entrypoints: parse, call a service, map the result (API, web pages, CLI)."""
