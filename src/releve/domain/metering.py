@@ -200,7 +200,7 @@ class BillableMetric:
             rounding_precision=precision,
             weighted_interval=weighted_interval if isinstance(weighted_interval, str) else None,
             filters=_parse_filters(payload.get("filters")),
-            percentile=None if percentile is None else to_decimal(percentile, field="percentile"),
+            percentile=None if percentile is None else _percentile(percentile),
         )
 
     def round_units(self, units: Decimal) -> Decimal:
@@ -208,6 +208,13 @@ class BillableMetric:
         if self.rounding_function is None:
             return units
         return round_to(units, self.rounding_function, self.rounding_precision or 0)
+
+
+def _percentile(raw: object) -> Decimal:
+    try:
+        return to_decimal(raw, field="percentile")
+    except DomainError:
+        raise _invalid(f"percentile must be a number, got {raw!r}", "percentile") from None
 
 
 def _parse_filters(raw: object) -> tuple[MetricFilter, ...]:
