@@ -180,6 +180,26 @@ def test_period_is_half_open_and_stored_in_utc() -> None:
     assert not p.contains(p.start - timedelta(microseconds=1))
 
 
+def test_period_equality_is_by_instant_and_local_bounds_are_for_display() -> None:
+    # 2024-11-03 01:30 happens twice in New York; fold picks the instant, UTC keeps them apart.
+    first = Period(local(NEW_YORK, 2024, 11, 3, 1, 30), utc(2024, 11, 4))
+    second = Period(datetime(2024, 11, 3, 1, 30, fold=1, tzinfo=NEW_YORK), utc(2024, 11, 4))
+    assert first != second
+    assert second.duration == first.duration - timedelta(hours=1)
+    assert Period(utc(2024, 1, 1), utc(2024, 2, 1)) == Period(
+        local(PARIS, 2024, 1, 1, 1), local(KIRITIMATI, 2024, 2, 1, 14)
+    )
+    start, end = JANUARY_PARIS.local_bounds(PARIS)
+    assert (start.isoformat(), end.isoformat()) == (
+        "2024-01-01T00:00:00+01:00",
+        "2024-02-01T00:00:00+01:00",
+    )
+
+
+def test_interval_months() -> None:
+    assert [i.months for i in Interval] == [None, 1, 3, 6, 12]
+
+
 def test_period_rejects_naive_and_backwards_bounds() -> None:
     with pytest.raises(ValueError):
         Period(datetime(2024, 1, 1), utc(2024, 2, 1))
