@@ -24,10 +24,10 @@ from fractions import Fraction
 from releve.domain.errors import DomainError
 from releve.domain.periods import Period, local_date, local_midnight
 
-# Digits kept by `prorate`. A day fraction has a denominator of at most a few hundred, so an
-# exact result that is not a rounding tie is at least ~1e-10 of a minor unit away from one:
-# 60 significant digits cannot turn a non-tie into a tie, and the later single rounding to
-# minor units is the one a Fraction would give.
+# Significant digits kept by `prorate`. With a factor n/d, an exact result that is not a rounding
+# tie lies at least 1/(2·d·10^k) of a minor unit from one (k: the amount's decimals beyond the
+# minor unit). For day counts (d ≤ 366) and any real price that gap dwarfs a 60-digit rounding
+# error, so the later single rounding to minor units equals the exact Fraction's rounding.
 _PRORATE_PRECISION = 60
 
 
