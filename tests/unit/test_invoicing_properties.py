@@ -131,8 +131,12 @@ def _wallet_may_pay(wallet: Wallet, fee: FeeLine) -> bool:
         return False
     if not wallet.fee_types and not wallet.billable_metric_codes:
         return True
-    kind = FeeType.CHARGE if fee.fee_type is FeeType.ADJUSTMENT else fee.fee_type
-    return kind in wallet.fee_types or fee.billable_metric_code in wallet.billable_metric_codes
+    usage_scope = fee.fee_type is FeeType.ADJUSTMENT and FeeType.CHARGE in wallet.fee_types
+    return (
+        fee.fee_type in wallet.fee_types
+        or usage_scope
+        or fee.billable_metric_code in wallet.billable_metric_codes
+    )
 
 
 def _check_invariants(fees: list[FeeLine], t: InvoiceTotals, progressive_input: int) -> None:

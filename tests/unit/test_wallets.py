@@ -70,6 +70,11 @@ def test_fee_type_limit_covers_usage_and_its_adjustments() -> None:
     assert result.fee_payments["sub"] == 0
 
 
+def test_adjustment_only_wallet_pays_only_adjustments() -> None:
+    result = run([wallet("w", 10_000, fee_types=frozenset({FeeType.ADJUSTMENT}))])
+    assert result.fee_payments == {"sub": 0, "api": 0, "gb": 0, "fix": 200, "topup": 0}
+
+
 def test_metric_limit_and_fee_type_limit_are_a_union() -> None:
     w = wallet(
         "w",

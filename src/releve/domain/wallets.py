@@ -69,8 +69,11 @@ class Wallet:
             return False
         if not self.fee_types and not self.billable_metric_codes:
             return True
-        fee_type = FeeType.CHARGE if fee.fee_type.is_usage else fee.fee_type
-        return fee_type in self.fee_types or (
+        if fee.fee_type in self.fee_types or (
+            fee.fee_type.is_usage and FeeType.CHARGE in self.fee_types
+        ):
+            return True
+        return (
             fee.billable_metric_code is not None
             and fee.billable_metric_code in self.billable_metric_codes
         )
