@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -19,6 +20,7 @@ from releve.domain.metering import (
     event_text,
     event_value,
 )
+from releve.domain.quantities import canonical, unix_seconds
 from releve.domain.usage import Event, PropertyValue
 
 A = AggregationType
@@ -343,3 +345,33 @@ def test_operation_type_rejects_other_values(raw: PropertyValue) -> None:
     with pytest.raises(DomainError) as err:
         event_operation(_event(operation_type=raw))
     assert err.value.field == "properties.operation_type"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [("2.50", "2.5"), ("1E+2", "100"), ("100.000", "100"), ("-0.0100", "-0.01"), ("0.00", "0")],
+)
+def test_canonical_drops_trailing_zeros_exactly(value: str, expected: str) -> None:
+    assert str(canonical(Decimal(value))) == expected
+
+
+@pytest.mark.parametrize(
+    ("moment", "expected"),
+    [
+        (datetime(1970, 1, 1, tzinfo=UTC), "0"),
+        (datetime(2022, 4, 29, 14, 39, 51, 123000, tzinfo=UTC), "1651243191.123"),
+        # same instant written in UTC+02:00
+        (
+            datetime(2022, 4, 29, 16, 39, 51, 123000, tzinfo=ZoneInfo("Europe/Paris")),
+            "1651243191.123",
+        ),
+        (datetime(1969, 12, 31, 23, 59, 59, 500000, tzinfo=UTC), "-0.5"),
+    ],
+)
+def test_unix_seconds_is_exact(moment: datetime, expected: str) -> None:
+    assert unix_seconds(moment) == Decimal(expected)
+
+
+def test_unix_seconds_refuses_naive_datetimes() -> None:
+    with pytest.raises(ValueError):
+        unix_seconds(datetime(2024, 1, 1))
