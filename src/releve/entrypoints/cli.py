@@ -2,14 +2,131 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.console import Console
 
 from releve import __version__
 
 app = typer.Typer(help="Relevé — usage-based billing.", no_args_is_help=True)
+organizations_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
+app.add_typer(organizations_app, name="organizations")
+console = Console(stderr=True)
+DEMO_FILE = Path("var") / "demo.json"
+
+
+def _container():  # type: ignore[no-untyped-def]
+    from releve.bootstrap import bootstrap
+
+    return bootstrap()
 
 
 @app.command()
 def version() -> None:
     """Print the installed version."""
     typer.echo(__version__)
+
+
+@app.command()
+def migrate() -> None:
+    """Bring the database to the latest schema."""
+    container = _container()
+    container.migrate()
+    console.print(f"[green]migrated[/green] {container.engine.url.render_as_string()}")
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="TCP port.")] = 8000,
+    no_scheduler: Annotated[
+        bool, typer.Option("--no-scheduler", help="Do not run the billing scheduler.")
+    ] = False,
+) -> None:
+    """Serve the API, dashboard and portal (migrates first)."""
+    import uvicorn
+
+    from releve.entrypoints.api.app import create_app
+
+    container = _container()
+    container.migrate()
+    container.apply_startup_settings()
+    # The billing scheduler arrives with invoicing; --no-scheduler is accepted already.
+    console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
+    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+
+
+@organizations_app.command("create")
+def organizations_create(
+    name: str,
+    currency: Annotated[str, typer.Option(help="Default ISO 4217 currency.")] = "USD",
+    timezone: Annotated[str, typer.Option(help="IANA time zone.")] = "UTC",
+) -> None:
+    """Create an organization; prints its id and API key (shown only this once) as JSON."""
+    from releve.services.errors import ValidationFailed
+
+    container = _container()
+    container.migrate()
+    try:
+        created = container.organizations.create(name, default_currency=currency, timezone=timezone)
+    except ValidationFailed as exc:
+        console.print(f"[red]invalid:[/red] {exc.error_details}")
+        raise typer.Exit(1) from None
+    typer.echo(
+        json.dumps(
+            {
+                "organization_id": str(created.organization_id),
+                "name": created.name,
+                "api_key": created.api_key,
+            }
+        )
+    )
+
+
+@app.command()
+def demo(
+    if_empty: Annotated[
+        bool, typer.Option("--if-empty", help="Only seed a database without organizations.")
+    ] = False,
+) -> None:
+    """Seed a demo organization with metrics, customers and a month of events."""
+    container = _container()
+    container.migrate()
+    settings = container.settings
+    if if_empty and container.organizations.count() > 0:
+        saved = json.loads(DEMO_FILE.read_text()) if DEMO_FILE.exists() else None
+        if saved is None:
+            console.print("The database already has organizations; demo skipped.")
+            return
+        org_id, api_key, customer = (
+            saved["organization_id"],
+            saved["api_key"],
+            saved["customer_external_id"],
+        )
+    else:
+        with console.status("Seeding the demo…"):
+            seed = container.demo.seed(api_key=os.environ.get("RELEVE_DEMO_API_KEY") or None)
+        org_id, api_key, customer = (
+            str(seed.organization_id),
+            seed.api_key,
+            seed.customer_external_id,
+        )
+        DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
+        DEMO_FILE.write_text(
+            json.dumps(
+                {"organization_id": org_id, "api_key": api_key, "customer_external_id": customer}
+            )
+        )
+        DEMO_FILE.chmod(0o600)  # a local demo secret: readable by its owner only
+        console.print(f"[green]seeded[/green] {seed.events} events")
+    from uuid import UUID
+
+    token = container.portal.issue_token(UUID(org_id), customer)
+    typer.echo(f"Relevé:        {settings.public_url}")
+    typer.echo(f"API docs:      {settings.public_url}/docs")
+    typer.echo(f"Demo API key:  {api_key}")
+    typer.echo(f"Portal link:   {settings.public_url}/portal/{token}")

@@ -1,0 +1,60 @@
+"""Customers; deleted ones stay in the table (soft delete) but are invisible here."""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from releve.adapters.sql.repositories.base import count_and_page, to_record, to_row
+from releve.adapters.sql.tables import customers
+from releve.services.pagination import PageRequest
+from releve.services.records import Customer
+
+_live = customers.c.deleted_at.is_(None)
+
+
+class SqlCustomerRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def get(self, organization_id: UUID, external_id: str) -> Customer | None:
+        row = self._c.execute(
+            customers.select().where(
+                customers.c.organization_id == organization_id,
+                customers.c.external_id == external_id,
+                _live,
+            )
+        ).first()
+        return to_record(Customer, row) if row else None
+
+    def get_by_id(self, customer_id: UUID) -> Customer | None:
+        row = self._c.execute(
+            customers.select().where(customers.c.id == customer_id, _live)
+        ).first()
+        return to_record(Customer, row) if row else None
+
+    def next_sequential_id(self, organization_id: UUID) -> int:
+        current = self._c.execute(
+            sa.select(sa.func.max(customers.c.sequential_id)).where(
+                customers.c.organization_id == organization_id
+            )
+        ).scalar_one()
+        return int(current or 0) + 1
+
+    def add(self, customer: Customer) -> None:
+        self._c.execute(customers.insert().values(**to_row(customer)))
+
+    def update(self, customer: Customer) -> None:
+        values = to_row(customer)
+        del values["id"]
+        self._c.execute(customers.update().where(customers.c.id == customer.id).values(**values))
+
+    def list(self, organization_id: UUID, page: PageRequest) -> tuple[list[Customer], int]:
+        query = (
+            customers.select()
+            .where(customers.c.organization_id == organization_id, _live)
+            .order_by(customers.c.sequential_id.desc())
+        )
+        rows, total = count_and_page(self._c, query, page.offset, page.per_page)
+        return [to_record(Customer, r) for r in rows], total

@@ -1,0 +1,112 @@
+"""The immutable event log: set-based reads and multi-row inserts, no per-event round trip."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from releve.adapters.sql.repositories.base import count_and_page, to_record, to_row
+from releve.adapters.sql.tables import events
+from releve.services.errors import StoreConflict
+from releve.services.pagination import PageRequest
+from releve.services.ports import EventFilter
+from releve.services.records import StoredEvent
+
+# 12 columns × 500 rows stays far below SQLite's 32,766 bound-parameter limit.
+INSERT_CHUNK = 500
+
+
+class SqlEventRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def find_many(
+        self, organization_id: UUID, transaction_ids: Collection[str]
+    ) -> dict[str, StoredEvent]:
+        if not transaction_ids:
+            return {}
+        rows = self._c.execute(
+            events.select().where(
+                events.c.organization_id == organization_id,
+                events.c.transaction_id.in_(list(transaction_ids)),
+            )
+        )
+        return {row.transaction_id: to_record(StoredEvent, row) for row in rows}
+
+    def add_many(self, new_events: Sequence[StoredEvent]) -> None:
+        rows = [to_row(e) for e in new_events]
+        try:
+            for start in range(0, len(rows), INSERT_CHUNK):
+                self._c.execute(events.insert().values(rows[start : start + INSERT_CHUNK]))
+        except sa.exc.IntegrityError as exc:
+            raise StoreConflict(str(exc.orig)) from exc
+
+    def get(self, organization_id: UUID, transaction_id: str) -> StoredEvent | None:
+        row = self._c.execute(
+            events.select().where(
+                events.c.organization_id == organization_id,
+                events.c.transaction_id == transaction_id,
+            )
+        ).first()
+        return to_record(StoredEvent, row) if row else None
+
+    def list(
+        self, organization_id: UUID, filters: EventFilter, page: PageRequest
+    ) -> tuple[list[StoredEvent], int]:
+        query = events.select().where(events.c.organization_id == organization_id)
+        if filters.external_subscription_id is not None:
+            query = query.where(
+                events.c.external_subscription_id == filters.external_subscription_id
+            )
+        if filters.code is not None:
+            query = query.where(events.c.code == filters.code)
+        if filters.timestamp_from is not None:
+            query = query.where(events.c.timestamp >= filters.timestamp_from)
+        if filters.timestamp_to is not None:
+            query = query.where(events.c.timestamp <= filters.timestamp_to)
+        if filters.status is not None:
+            query = query.where(events.c.status == filters.status)
+        query = query.order_by(events.c.timestamp.desc(), events.c.transaction_id)
+        rows, total = count_and_page(self._c, query, page.offset, page.per_page)
+        return [to_record(StoredEvent, r) for r in rows], total
+
+    def set_status_for_code(
+        self,
+        organization_id: UUID,
+        code: str,
+        *,
+        from_status: str,
+        to_status: str,
+        reason: str | None,
+        only_reason: str | None = None,
+    ) -> int:
+        query = events.update().where(
+            events.c.organization_id == organization_id,
+            events.c.code == code,
+            events.c.status == from_status,
+        )
+        if only_reason is not None:
+            query = query.where(events.c.unmatched_reason == only_reason)
+        result = self._c.execute(query.values(status=to_status, unmatched_reason=reason))
+        return int(result.rowcount)
+
+    def counts_by_code(
+        self, organization_id: UUID, external_subscription_ids: Iterable[str], since: datetime
+    ) -> Mapping[str, int]:
+        ids = list(external_subscription_ids)
+        if not ids:
+            return {}
+        rows = self._c.execute(
+            sa.select(events.c.code, sa.func.count())
+            .where(
+                events.c.organization_id == organization_id,
+                events.c.external_subscription_id.in_(ids),
+                events.c.timestamp >= since,
+            )
+            .group_by(events.c.code)
+            .order_by(events.c.code)
+        )
+        return {code: int(n) for code, n in rows}

@@ -1,0 +1,58 @@
+"""Organizations and their API keys (hashes only)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from releve.adapters.sql.repositories.base import to_record, to_row
+from releve.adapters.sql.tables import api_keys, organizations
+from releve.services.records import ApiKey, Organization
+
+
+class SqlOrganizationRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection
+
+    def add(self, organization: Organization) -> None:
+        self._c.execute(organizations.insert().values(**to_row(organization)))
+
+    def get(self, organization_id: UUID) -> Organization | None:
+        row = self._c.execute(
+            organizations.select().where(organizations.c.id == organization_id)
+        ).first()
+        return to_record(Organization, row) if row else None
+
+    def get_default(self) -> Organization | None:
+        row = self._c.execute(
+            organizations.select()
+            .where(organizations.c.is_default.is_(True))
+            .order_by(organizations.c.created_at)
+        ).first()
+        return to_record(Organization, row) if row else None
+
+    def count(self) -> int:
+        return int(
+            self._c.execute(sa.select(sa.func.count()).select_from(organizations)).scalar_one()
+        )
+
+    def add_api_key(self, api_key: ApiKey) -> None:
+        self._c.execute(api_keys.insert().values(**to_row(api_key)))
+
+    def for_key_hash(self, key_hash: str) -> Organization | None:
+        row = self._c.execute(
+            organizations.select()
+            .join(api_keys, api_keys.c.organization_id == organizations.c.id)
+            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+        ).first()
+        return to_record(Organization, row) if row else None
+
+    def revoke_api_key(self, key_hash: str, at: datetime) -> bool:
+        result = self._c.execute(
+            api_keys.update()
+            .where(api_keys.c.key_hash == key_hash, api_keys.c.revoked_at.is_(None))
+            .values(revoked_at=at)
+        )
+        return result.rowcount > 0

@@ -1,0 +1,78 @@
+"""The SQL unit of work: one connection, one transaction, the repositories bound to it."""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricRepository
+from releve.adapters.sql.repositories.customers import SqlCustomerRepository
+from releve.adapters.sql.repositories.events import SqlEventRepository
+from releve.adapters.sql.repositories.organizations import SqlOrganizationRepository
+from releve.adapters.sql.repositories.taxes import SqlTaxRepository
+from releve.services.errors import StoreConflict
+
+
+class SqlUnitOfWork:
+    """`with uow:` opens a transaction; only `commit()` makes its writes durable.
+
+    `read_only=True` opens SQLite transactions as DEFERRED (no write lock taken), so reads never
+    queue behind writers.
+    """
+
+    def __init__(self, engine: Engine, *, read_only: bool = False) -> None:
+        self._engine = engine
+        self._read_only = read_only
+        self._connection: sa.Connection | None = None
+
+    def __enter__(self) -> SqlUnitOfWork:
+        connection = self._engine.connect()
+        if self._read_only:
+            connection = connection.execution_options(read_only=True)
+        connection.begin()
+        self._connection = connection
+        self.organizations = SqlOrganizationRepository(connection)
+        self.customers = SqlCustomerRepository(connection)
+        self.taxes = SqlTaxRepository(connection)
+        self.billable_metrics = SqlBillableMetricRepository(connection)
+        self.events = SqlEventRepository(connection)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        assert self._connection is not None
+        try:
+            self.rollback()
+        finally:
+            self._connection.close()
+            self._connection = None
+        if isinstance(exc, sa.exc.IntegrityError):
+            # A unique key won by a concurrent transaction: let the use case retry.
+            raise StoreConflict(str(exc.orig)) from exc
+
+    def commit(self) -> None:
+        assert self._connection is not None
+        try:
+            self._connection.commit()
+        except sa.exc.IntegrityError as exc:
+            raise StoreConflict(str(exc.orig)) from exc
+
+    def rollback(self) -> None:
+        if self._connection is not None and self._connection.in_transaction():
+            self._connection.rollback()
+
+
+class SqlUnitOfWorkFactory:
+    """Builds a unit of work per use case call (the `UnitOfWorkFactory` port)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    def __call__(self, *, read_only: bool = False) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self.engine, read_only=read_only)

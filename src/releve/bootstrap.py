@@ -1,0 +1,78 @@
+"""The one composition root: settings → engine → unit of work → services.
+
+Entrypoints (API, CLI, web) ask for a `Container` and call its services; nothing else builds
+adapters. Tests build one on their own database and clock.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.engine import Engine
+
+from releve.adapters.clock import SystemClock
+from releve.adapters.currency_catalog import currency
+from releve.adapters.sql.engine import create_engine
+from releve.adapters.sql.migrate import upgrade
+from releve.adapters.sql.uow import SqlUnitOfWorkFactory
+from releve.services.billable_metrics import BillableMetricService
+from releve.services.customers import CustomerService
+from releve.services.demo import DemoService
+from releve.services.events import EventService
+from releve.services.organizations import AuthenticationService, OrganizationService
+from releve.services.portal import PortalService
+from releve.services.ports import Clock
+from releve.services.taxes import TaxService
+from releve.settings import Settings
+
+
+@dataclass(frozen=True)
+class Container:
+    settings: Settings
+    engine: Engine
+    clock: Clock
+    organizations: OrganizationService
+    authentication: AuthenticationService
+    customers: CustomerService
+    taxes: TaxService
+    billable_metrics: BillableMetricService
+    events: EventService
+    portal: PortalService
+
+    @property
+    def demo(self) -> DemoService:
+        return DemoService(
+            self.organizations, self.billable_metrics, self.customers, self.events, self.clock
+        )
+
+    def migrate(self) -> None:
+        upgrade(self.engine)
+
+    def apply_startup_settings(self) -> None:
+        """RELEVE_API_KEY: the default organization exists and accepts that key."""
+        if self.settings.api_key:
+            self.organizations.ensure_default(self.settings.api_key)
+
+
+def bootstrap(
+    settings: Settings | None = None,
+    *,
+    engine: Engine | None = None,
+    clock: Clock | None = None,
+) -> Container:
+    settings = settings or Settings.from_env()
+    engine = engine or create_engine(settings.database_url)
+    clock = clock or SystemClock()
+    uow = SqlUnitOfWorkFactory(engine)
+    return Container(
+        settings=settings,
+        engine=engine,
+        clock=clock,
+        organizations=OrganizationService(uow, clock, currency),
+        authentication=AuthenticationService(uow),
+        customers=CustomerService(uow, clock, currency),
+        taxes=TaxService(uow, clock),
+        billable_metrics=BillableMetricService(uow, clock),
+        events=EventService(uow, clock),
+        portal=PortalService(uow, clock),
+    )

@@ -1,0 +1,40 @@
+"""The FastAPI application: Lago-compatible REST API under /api/v1, plus the customer portal."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from releve import __version__
+from releve.bootstrap import Container, bootstrap
+from releve.entrypoints.api import errors
+from releve.entrypoints.api.exact import ExactJSONResponse
+from releve.entrypoints.api.routes import billable_metrics, customers, events, taxes
+
+API_PREFIX = "/api/v1"
+
+
+def create_app(container: Container | None = None) -> FastAPI:
+    """Build the app around `container` (from the environment when omitted)."""
+    from releve.entrypoints.web import portal  # the web pages share the same container
+
+    container = container or bootstrap()
+    app = FastAPI(
+        title="Relevé API",
+        version=__version__,
+        description="Usage-based billing, compatible with the Lago v1 API.",
+        openapi_url=f"{API_PREFIX}/openapi.json",
+        docs_url="/docs",
+        redoc_url=None,
+        default_response_class=ExactJSONResponse,
+    )
+    app.state.container = container
+    errors.install(app)
+    for module in (events, customers, taxes, billable_metrics):
+        app.include_router(module.router, prefix=API_PREFIX)
+    app.include_router(portal.router)
+
+    @app.get("/health", include_in_schema=False)
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

@@ -1,0 +1,92 @@
+"""Customer portal links: a signed, expiring token → what that customer used recently.
+
+Token = base64url(customer uuid ‖ expiry as Unix seconds) "." base64url(HMAC-SHA256 truncated to
+20 bytes), keyed with the organization's `portal_secret`. No session or table is needed, a link
+cannot be forged or extended, and rotating the secret revokes every link of the organization.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from uuid import UUID
+
+from releve.services.errors import NotFound
+from releve.services.ports import Clock, UnitOfWorkFactory
+from releve.services.records import Customer
+
+DEFAULT_VALIDITY = timedelta(days=30)
+USAGE_WINDOW = timedelta(days=30)
+
+
+@dataclass(frozen=True, slots=True)
+class PortalView:
+    customer: Customer
+    organization_name: str
+    since: datetime
+    event_counts: dict[str, int]  # metric code → events in the window
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+def _signature(secret: str, payload: bytes) -> bytes:
+    return hmac.new(secret.encode(), payload, hashlib.sha256).digest()[:20]
+
+
+class PortalService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def issue_token(
+        self, organization_id: UUID, external_id: str, validity: timedelta = DEFAULT_VALIDITY
+    ) -> str:
+        with self._uow(read_only=True) as uow:
+            customer = uow.customers.get(organization_id, external_id)
+            organization = uow.organizations.get(organization_id)
+        if customer is None or organization is None:
+            raise NotFound("customer")
+        expiry = int((self._clock.now() + validity).timestamp())
+        payload = customer.id.bytes + expiry.to_bytes(8, "big")
+        return f"{_b64(payload)}.{_b64(_signature(organization.portal_secret, payload))}"
+
+    def view(self, token: str) -> PortalView:
+        """The portal page's data; any bad, forged or expired token is simply not found."""
+        try:
+            encoded, signature = token.split(".", 1)
+            payload = _unb64(encoded)
+            given = _unb64(signature)
+        except (ValueError, TypeError):
+            raise NotFound("portal") from None
+        if len(payload) != 24:
+            raise NotFound("portal")
+        customer_id = uuid.UUID(bytes=payload[:16])
+        expiry = datetime.fromtimestamp(int.from_bytes(payload[16:], "big"), UTC)
+        now = self._clock.now()
+        with self._uow(read_only=True) as uow:
+            customer = uow.customers.get_by_id(customer_id)
+            organization = (
+                uow.organizations.get(customer.organization_id) if customer is not None else None
+            )
+            if customer is None or organization is None:
+                raise NotFound("portal")
+            expected = _signature(organization.portal_secret, payload)
+            if not hmac.compare_digest(expected, given) or expiry <= now:
+                raise NotFound("portal")
+            since = now - USAGE_WINDOW
+            # Until subscriptions exist, a customer's usage is the events sent with its
+            # external_id as external_subscription_id (the demo does so).
+            counts = dict(
+                uow.events.counts_by_code(customer.organization_id, [customer.external_id], since)
+            )
+        return PortalView(customer, organization.name, since, counts)

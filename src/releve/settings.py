@@ -1,0 +1,37 @@
+"""Settings from the environment, read once at start-up (design.md §5).
+
+`RELEVE_DATABASE_URL` selects the store: a SQLite file under `./var/` by default (zero set-up),
+PostgreSQL with `postgresql://…`. `RELEVE_API_KEY`, when set, is accepted by the default
+organization (created at start-up if missing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+DEFAULT_DATA_DIR = Path("var")
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    database_url: str
+    api_key: str | None = None
+    public_url: str = "http://127.0.0.1:8000"
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        url = env.get("RELEVE_DATABASE_URL") or default_database_url()
+        return cls(
+            database_url=url,
+            api_key=env.get("RELEVE_API_KEY") or None,
+            public_url=env.get("RELEVE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+        )
+
+
+def default_database_url() -> str:
+    """`sqlite:///var/releve.db`, creating `./var` so the first run needs nothing."""
+    DEFAULT_DATA_DIR.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{(DEFAULT_DATA_DIR / 'releve.db').as_posix()}"
