@@ -14,6 +14,15 @@ from releve.adapters.sql.repositories.organizations import SqlOrganizationReposi
 from releve.adapters.sql.repositories.taxes import SqlTaxRepository
 from releve.services.errors import StoreConflict
 
+RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
+
+
+def is_retryable(exc: sa.exc.DBAPIError) -> bool:
+    """A unique-key violation or a PostgreSQL deadlock/serialization failure."""
+    return isinstance(exc, sa.exc.IntegrityError) or (
+        getattr(exc.orig, "sqlstate", None) in RETRYABLE_SQLSTATES
+    )
+
 
 class SqlUnitOfWork:
     """`with uow:` opens a transaction; only `commit()` makes its writes durable.
@@ -52,16 +61,18 @@ class SqlUnitOfWork:
         finally:
             self._connection.close()
             self._connection = None
-        if isinstance(exc, sa.exc.IntegrityError):
-            # A unique key won by a concurrent transaction: let the use case retry.
+        if isinstance(exc, sa.exc.DBAPIError) and is_retryable(exc):
+            # A unique key won by a concurrent transaction, or a deadlock victim: retry.
             raise StoreConflict(str(exc.orig)) from exc
 
     def commit(self) -> None:
         assert self._connection is not None
         try:
             self._connection.commit()
-        except sa.exc.IntegrityError as exc:
-            raise StoreConflict(str(exc.orig)) from exc
+        except sa.exc.DBAPIError as exc:
+            if is_retryable(exc):
+                raise StoreConflict(str(exc.orig)) from exc
+            raise
 
     def rollback(self) -> None:
         if self._connection is not None and self._connection.in_transaction():

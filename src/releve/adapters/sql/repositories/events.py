@@ -37,7 +37,9 @@ class SqlEventRepository:
         return {row.transaction_id: to_record(StoredEvent, row) for row in rows}
 
     def add_many(self, new_events: Sequence[StoredEvent]) -> None:
-        rows = [to_row(e) for e in new_events]
+        # Key order makes concurrent overlapping batches lock rows in the same order, so they
+        # queue instead of deadlocking on PostgreSQL.
+        rows = sorted((to_row(e) for e in new_events), key=lambda r: r["transaction_id"])
         try:
             for start in range(0, len(rows), INSERT_CHUNK):
                 self._c.execute(events.insert().values(rows[start : start + INSERT_CHUNK]))
