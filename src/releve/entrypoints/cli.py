@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
 
 from releve import __version__
+
+if TYPE_CHECKING:
+    from releve.bootstrap import Container
 
 app = typer.Typer(help="Relevé — usage-based billing.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
@@ -19,10 +24,16 @@ console = Console(stderr=True)
 DEMO_FILE = Path("var") / "demo.json"
 
 
-def _container():  # type: ignore[no-untyped-def]
+@contextmanager
+def _container() -> Iterator[Container]:
+    """A container whose database connections are closed when the command ends."""
     from releve.bootstrap import bootstrap
 
-    return bootstrap()
+    container = bootstrap()
+    try:
+        yield container
+    finally:
+        container.engine.dispose()
 
 
 @app.command()
@@ -34,9 +45,9 @@ def version() -> None:
 @app.command()
 def migrate() -> None:
     """Bring the database to the latest schema."""
-    container = _container()
-    container.migrate()
-    console.print(f"[green]migrated[/green] {container.engine.url.render_as_string()}")
+    with _container() as container:
+        container.migrate()
+        console.print(f"[green]migrated[/green] {container.engine.url.render_as_string()}")
 
 
 @app.command()
@@ -52,12 +63,12 @@ def serve(
 
     from releve.entrypoints.api.app import create_app
 
-    container = _container()
-    container.migrate()
-    container.apply_startup_settings()
-    # The billing scheduler arrives with invoicing; --no-scheduler is accepted already.
-    console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
-    uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+    with _container() as container:
+        container.migrate()
+        container.apply_startup_settings()
+        # The billing scheduler arrives with invoicing; --no-scheduler is accepted already.
+        console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
+        uvicorn.run(create_app(container), host=host, port=port, log_level="info")
 
 
 @organizations_app.command("create")
@@ -69,10 +80,12 @@ def organizations_create(
     """Create an organization; prints its id and API key (shown only this once) as JSON."""
     from releve.services.errors import ValidationFailed
 
-    container = _container()
-    container.migrate()
     try:
-        created = container.organizations.create(name, default_currency=currency, timezone=timezone)
+        with _container() as container:
+            container.migrate()
+            created = container.organizations.create(
+                name, default_currency=currency, timezone=timezone
+            )
     except ValidationFailed as exc:
         console.print(f"[red]invalid:[/red] {exc.error_details}")
         raise typer.Exit(1) from None
@@ -94,7 +107,11 @@ def demo(
     ] = False,
 ) -> None:
     """Seed a demo organization with metrics, customers and a month of events."""
-    container = _container()
+    with _container() as container:
+        _demo(container, if_empty)
+
+
+def _demo(container: Container, if_empty: bool) -> None:
     container.migrate()
     settings = container.settings
     if if_empty and container.organizations.count() > 0:
