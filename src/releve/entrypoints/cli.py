@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Relevé — usage-based billing.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
 app.add_typer(organizations_app, name="organizations")
+events_app = typer.Typer(help="Usage events.", no_args_is_help=True)
+app.add_typer(events_app, name="events")
 console = Console(stderr=True)
 DEMO_FILE = Path("var") / "demo.json"
 
@@ -98,6 +100,64 @@ def organizations_create(
             }
         )
     )
+
+
+@events_app.command("import")
+def events_import(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="JSON lines or CSV.")],
+    api_key: Annotated[
+        str, typer.Option(envvar="RELEVE_API_KEY", help="API key of the organization.")
+    ],
+    file_format: Annotated[
+        str | None, typer.Option("--format", help="jsonl or csv (default: from the suffix).")
+    ] = None,
+    chunk_size: Annotated[int, typer.Option(min=1, help="Events per transaction.")] = 1000,
+) -> None:
+    """Bulk import events (all-or-nothing per chunk; re-importing stores only what is missing).
+
+    Prints one JSON summary on stdout; every error with its line number on stderr; exits 1
+    when a chunk was not stored. See `releve.services.event_import` for the formats.
+    """
+    import rich.progress
+
+    from releve.services.event_import import EventImportService, ImportFormatError
+
+    fmt = file_format or ("csv" if file.suffix.lower() == ".csv" else "jsonl")
+    if fmt not in ("jsonl", "csv"):
+        console.print(f"[red]unknown format:[/red] {fmt}")
+        raise typer.Exit(2)
+    with _container() as container:
+        container.migrate()
+        org = container.authentication.authenticate(api_key)
+        if org is None:
+            console.print("[red]unknown API key[/red]")
+            raise typer.Exit(2)
+        service = EventImportService(container.events, container.clock, chunk_size=chunk_size)
+        run = service.import_csv if fmt == "csv" else service.import_jsonl
+        try:
+            with rich.progress.open(
+                file, "r", encoding="utf-8", newline="", description="Importing", console=console
+            ) as lines:
+                report = run(org.id, lines)
+        except ImportFormatError as exc:
+            console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2) from None
+    for error in report.errors:
+        console.print(f"line {error.line}: {json.dumps(error.errors, default=str)}")
+    for first, last in report.failed_chunks:
+        console.print(f"[red]not stored:[/red] lines {first}-{last}")
+    typer.echo(
+        json.dumps(
+            {
+                "events": report.events,
+                "inserted": report.inserted,
+                "replayed": report.replayed,
+                "failed_chunks": [list(c) for c in report.failed_chunks],
+            }
+        )
+    )
+    if not report.ok:
+        raise typer.Exit(1)
 
 
 @app.command()
