@@ -14,9 +14,12 @@ from releve.adapters.clock import SystemClock
 from releve.adapters.currency_catalog import currency
 from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.migrate import upgrade
+from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
+from releve.services.analytics import AnalyticsService
 from releve.services.billable_metrics import BillableMetricService
 from releve.services.customers import CustomerService
+from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
 from releve.services.events import EventService
 from releve.services.organizations import AuthenticationService, OrganizationService
@@ -44,6 +47,15 @@ class Container:
         return DemoService(
             self.organizations, self.billable_metrics, self.customers, self.events, self.clock
         )
+
+    @property
+    def analytics(self) -> AnalyticsService:
+        """Read models of the dashboard and portal (stateless; cheap to build per request)."""
+        return AnalyticsService(SqlAnalyticsReadModel(self.engine), self.clock)
+
+    @property
+    def dashboard_auth(self) -> DashboardAuthService:
+        return DashboardAuthService(SqlUnitOfWorkFactory(self.engine), self.clock)
 
     def migrate(self) -> None:
         upgrade(self.engine)

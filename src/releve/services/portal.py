@@ -17,10 +17,24 @@ from uuid import UUID
 
 from releve.services.errors import NotFound
 from releve.services.ports import Clock, UnitOfWorkFactory
-from releve.services.records import Customer
+from releve.services.records import Customer, Organization
 
 DEFAULT_VALIDITY = timedelta(days=30)
 USAGE_WINDOW = timedelta(days=30)
+
+
+class PortalLinkInvalid(NotFound):
+    """The link is malformed, forged or tampered with, or its customer no longer exists."""
+
+    def __init__(self) -> None:
+        super().__init__("portal")
+
+
+class PortalLinkExpired(NotFound):
+    """A genuine link whose validity has passed: the customer should ask for a fresh one."""
+
+    def __init__(self) -> None:
+        super().__init__("portal")
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,30 +74,40 @@ class PortalService:
         payload = customer.id.bytes + expiry.to_bytes(8, "big")
         return f"{_b64(payload)}.{_b64(_signature(organization.portal_secret, payload))}"
 
-    def view(self, token: str) -> PortalView:
-        """The portal page's data; any bad, forged or expired token is simply not found."""
+    def verify(self, token: str) -> tuple[Customer, Organization]:
+        """The customer a link was issued for, and its organization.
+
+        Raises `PortalLinkInvalid` (malformed, forged, customer gone) or `PortalLinkExpired`
+        (signature good, validity passed); both are `NotFound`, so callers may ignore the nuance.
+        """
         try:
             encoded, signature = token.split(".", 1)
             payload = _unb64(encoded)
             given = _unb64(signature)
         except (ValueError, TypeError):
-            raise NotFound("portal") from None
+            raise PortalLinkInvalid() from None
         if len(payload) != 24:
-            raise NotFound("portal")
+            raise PortalLinkInvalid()
         customer_id = uuid.UUID(bytes=payload[:16])
         expiry = datetime.fromtimestamp(int.from_bytes(payload[16:], "big"), UTC)
-        now = self._clock.now()
         with self._uow(read_only=True) as uow:
             customer = uow.customers.get_by_id(customer_id)
             organization = (
                 uow.organizations.get(customer.organization_id) if customer is not None else None
             )
-            if customer is None or organization is None:
-                raise NotFound("portal")
-            expected = _signature(organization.portal_secret, payload)
-            if not hmac.compare_digest(expected, given) or expiry <= now:
-                raise NotFound("portal")
-            since = now - USAGE_WINDOW
+        if customer is None or organization is None:
+            raise PortalLinkInvalid()
+        if not hmac.compare_digest(_signature(organization.portal_secret, payload), given):
+            raise PortalLinkInvalid()
+        if expiry <= self._clock.now():
+            raise PortalLinkExpired()
+        return customer, organization
+
+    def view(self, token: str) -> PortalView:
+        """The portal page's data; any bad, forged or expired token is not found (see verify)."""
+        customer, organization = self.verify(token)
+        since = self._clock.now() - USAGE_WINDOW
+        with self._uow(read_only=True) as uow:
             # Until subscriptions exist, a customer's usage is the events sent with its
             # external_id as external_subscription_id (the demo does so).
             counts = dict(
