@@ -16,12 +16,16 @@ from uuid import UUID
 from releve.domain.money import Currency
 from releve.services.pagination import PageRequest
 from releve.services.records import (
+    AggregateKey,
     ApiKey,
     BillableMetric,
     Customer,
     Organization,
     StoredEvent,
+    StoredPlan,
+    Subscription,
     Tax,
+    UsageAggregate,
 )
 
 
@@ -84,6 +88,16 @@ class BillableMetricRepository(Protocol):
         """Which of `codes` name a live metric (one query)."""
         ...
 
+    def live_by_codes(
+        self, organization_id: UUID, codes: Collection[str]
+    ) -> dict[str, BillableMetric]:
+        """code → live metric, for those of `codes` that exist (one query)."""
+        ...
+
+    def by_ids(self, organization_id: UUID, ids: Collection[UUID]) -> dict[UUID, BillableMetric]:
+        """id → metric (deleted ones included: old charges still name them)."""
+        ...
+
 
 @dataclass(frozen=True, slots=True)
 class EventFilter:
@@ -126,6 +140,127 @@ class EventRepository(Protocol):
         self, organization_id: UUID, external_subscription_ids: Iterable[str], since: datetime
     ) -> Mapping[str, int]: ...
 
+    def chunk_for_external_id(
+        self,
+        organization_id: UUID,
+        external_subscription_id: str,
+        *,
+        since: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[StoredEvent]:
+        """Events of one external id with timestamp ≥ `since`, ordered by (timestamp,
+        transaction_id), strictly after the `after` key (keyset pagination)."""
+        ...
+
+    def set_matching(
+        self, organization_id: UUID, changes: Sequence[tuple[UUID, str, str | None, UUID | None]]
+    ) -> None:
+        """Set (status, unmatched_reason, subscription_id) of events by id, in few statements."""
+        ...
+
+    def matched_in(
+        self,
+        organization_id: UUID,
+        external_subscription_id: str,
+        subscription_id: UUID,
+        code: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[StoredEvent]:
+        """The events matched to a subscription for one code with start ≤ timestamp < end."""
+        ...
+
+    def external_ids(self, organization_id: UUID) -> set[str]:
+        """Every external_subscription_id the organization's events name."""
+        ...
+
+
+class PlanRepository(Protocol):
+    def get(self, organization_id: UUID, code: str) -> StoredPlan | None:
+        """A live parent plan by code (override children are not addressable by code)."""
+        ...
+
+    def get_by_id(self, organization_id: UUID, plan_id: UUID) -> StoredPlan | None:
+        """Any plan by id, children and deleted plans included."""
+        ...
+
+    def add(self, stored: StoredPlan) -> None:
+        """Insert the plan, its charges and their filters."""
+        ...
+
+    def update(self, stored: StoredPlan) -> None:
+        """Rewrite the plan; charges keep their ids when the new plan keeps them, removed ones
+        are deleted (with their aggregates), new ones inserted; filters are rewritten."""
+        ...
+
+    def list(self, organization_id: UUID, page: PageRequest) -> tuple[list[StoredPlan], int]: ...
+    def children_ids(self, organization_id: UUID, plan_id: UUID) -> list[UUID]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionFilter:
+    statuses: tuple[str, ...] = ("active",)
+    customer_id: UUID | None = None
+    plan_id: UUID | None = None
+
+
+class SubscriptionRepository(Protocol):
+    def add(self, subscription: Subscription) -> None: ...
+    def update(self, subscription: Subscription) -> None: ...
+    def get_by_id(self, organization_id: UUID, subscription_id: UUID) -> Subscription | None: ...
+    def current(self, organization_id: UUID, external_id: str) -> Subscription | None:
+        """The active subscription of an external id, else its pending one."""
+        ...
+
+    def pending(self, organization_id: UUID, external_id: str) -> Subscription | None: ...
+    def for_external_ids(
+        self, organization_id: UUID, external_ids: Collection[str]
+    ) -> list[Subscription]:
+        """Every subscription (any status) of these external ids (one query)."""
+        ...
+
+    def list(
+        self, organization_id: UUID, filters: SubscriptionFilter, page: PageRequest
+    ) -> tuple[list[Subscription], int]: ...
+    def on_plans(self, organization_id: UUID, plan_ids: Collection[UUID]) -> list[Subscription]:
+        """Subscriptions (any status) on these plans."""
+        ...
+
+    def due_pending(self, now: datetime) -> list[Subscription]:
+        """Pending subscriptions (all organizations) whose start is ≤ now."""
+        ...
+
+
+class UsageAggregateRepository(Protocol):
+    def lock(self, subscription_ids: Collection[UUID]) -> None:
+        """Serialize aggregate writers of these subscriptions until the transaction ends."""
+        ...
+
+    def load(
+        self, organization_id: UUID, keys: Collection[AggregateKey]
+    ) -> dict[AggregateKey, UsageAggregate]:
+        """The stored states of those keys that exist (one query per chunk)."""
+        ...
+
+    def upsert(
+        self, organization_id: UUID, aggregates: Sequence[UsageAggregate], at: datetime
+    ) -> None:
+        """Insert or overwrite these states (ON CONFLICT DO UPDATE)."""
+        ...
+
+    def delete(
+        self, organization_id: UUID, subscription_id: UUID, since: datetime | None
+    ) -> None:
+        """Drop a subscription's aggregates (those of hours ≥ `since` when given)."""
+        ...
+
+    def for_subscription(
+        self, organization_id: UUID, subscription_id: UUID, until: datetime
+    ) -> list[UsageAggregate]:
+        """Every state of the subscription with hour_start < until, oldest first."""
+        ...
+
 
 class UnitOfWork(Protocol):
     organizations: OrganizationRepository
@@ -133,6 +268,9 @@ class UnitOfWork(Protocol):
     taxes: TaxRepository
     billable_metrics: BillableMetricRepository
     events: EventRepository
+    plans: PlanRepository
+    subscriptions: SubscriptionRepository
+    usage_aggregates: UsageAggregateRepository
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

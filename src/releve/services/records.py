@@ -7,14 +7,26 @@ Amounts and rates are `Decimal`, times are aware UTC datetimes, ids are UUIDs.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
+from releve.domain import metering
+from releve.domain.plans import Plan
+
 EVENT_MATCHED = "matched"
 EVENT_UNMATCHED = "unmatched"
-UNKNOWN_METRIC_CODE = "unknown_metric_code"
+# Why an event is unmatched (checked in this order):
+UNKNOWN_METRIC_CODE = "unknown_metric_code"  # no live billable metric has its code
+UNKNOWN_SUBSCRIPTION = "unknown_subscription"  # no subscription ever had its external id
+OUTSIDE_SUBSCRIPTION = "outside_subscription"  # none was active at its timestamp
+# ...or the metric cannot read its value (`missing_aggregation_property`, `invalid_value`...).
+
+SUBSCRIPTION_PENDING = "pending"
+SUBSCRIPTION_ACTIVE = "active"
+SUBSCRIPTION_TERMINATED = "terminated"
+SUBSCRIPTION_CANCELED = "canceled"
 
 
 @dataclass(slots=True)
@@ -111,6 +123,24 @@ class BillableMetric:
     footprint_unit: str | None = None
     deleted_at: datetime | None = None
 
+    def to_domain(self) -> metering.BillableMetric:
+        """The domain metric (what aggregations and plans read)."""
+        return metering.BillableMetric.from_lago(
+            {
+                "code": self.code,
+                "name": self.name,
+                "aggregation_type": self.aggregation_type,
+                "field_name": self.field_name,
+                "recurring": self.recurring,
+                "expression": self.expression,
+                "rounding_function": self.rounding_function,
+                "rounding_precision": self.rounding_precision,
+                "weighted_interval": self.weighted_interval,
+                "filters": self.filters,
+                "percentile": self.percentile,
+            }
+        )
+
 
 @dataclass(slots=True)
 class StoredEvent:
@@ -126,3 +156,77 @@ class StoredEvent:
     status: str
     precise_total_amount_cents: Decimal | None = None
     unmatched_reason: str | None = None
+    subscription_id: UUID | None = None  # the subscription it was matched to
+
+
+@dataclass(slots=True)
+class StoredPlan:
+    """A plan as stored: the domain `Plan` (charges, filters, metrics) and its bookkeeping."""
+
+    plan: Plan
+    organization_id: UUID
+    created_at: datetime
+    updated_at: datetime
+    deleted_at: datetime | None = None
+
+    @property
+    def id(self) -> UUID:
+        return UUID(self.plan.id)
+
+
+@dataclass(slots=True)
+class Subscription:
+    """One row of an external id's subscription chain (an upgrade starts a new row).
+
+    `started_at` is set when it becomes active; `terminated_at` when it ends. An event with this
+    external id belongs to it when ``started_at <= timestamp < terminated_at`` (open-ended while
+    active).
+    """
+
+    id: UUID
+    organization_id: UUID
+    customer_id: UUID
+    plan_id: UUID
+    external_id: str
+    status: str
+    billing_time: str
+    subscription_at: datetime
+    created_at: datetime
+    updated_at: datetime
+    name: str | None = None
+    started_at: datetime | None = None
+    ending_at: datetime | None = None
+    terminated_at: datetime | None = None
+    canceled_at: datetime | None = None
+    trial_ended_at: datetime | None = None
+    previous_subscription_id: UUID | None = None
+    next_subscription_id: UUID | None = None
+    downgrade_plan_date: date | None = None
+    on_termination_credit_note: str | None = None
+    on_termination_invoice: str = "generate"
+
+    def active_at(self, moment: datetime) -> bool:
+        return (
+            self.started_at is not None
+            and self.started_at <= moment
+            and (self.terminated_at is None or moment < self.terminated_at)
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AggregateKey:
+    """Where one hour of one bucket's usage is kept (`bucket` is a serialized BucketKey)."""
+
+    subscription_id: UUID
+    charge_id: UUID
+    bucket: str
+    hour_start: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UsageAggregate:
+    """The dumped aggregate state (`Aggregator.dump_state`) of one key."""
+
+    key: AggregateKey
+    state: dict[str, Any]
+    events_count: int

@@ -2,7 +2,7 @@
 
 Migrations under `migrations/versions` create exactly this; a test compares the two. Every
 business table carries `organization_id` first in its keys: tenants never share a row or an index
-range. Later slices (plans, charges, subscriptions, invoices, fees) add tables here the same way.
+range. Later slices (invoices, fees) add tables here the same way.
 """
 
 from __future__ import annotations
@@ -165,8 +165,150 @@ events = sa.Table(
     sa.Column("created_at", UtcDateTime, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("unmatched_reason", sa.String(64)),
+    # The subscription the event was matched to (None while unmatched); added by 0002.
+    sa.Column("subscription_id", sa.Uuid, nullable=True),
     # Deduplication forever, per organization (stricter than Lago's per-subscription key).
     sa.UniqueConstraint("organization_id", "transaction_id"),
     sa.Index("ix_events_usage", "organization_id", "external_subscription_id", "code", "timestamp"),
     sa.Index("ix_events_status", "organization_id", "status", "code"),
+)
+
+plans = sa.Table(
+    "plans",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("code", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255), nullable=False),
+    sa.Column("interval", sa.String(16), nullable=False),
+    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("amount_currency", sa.String(3), nullable=False),
+    sa.Column("pay_in_advance", sa.Boolean, nullable=False),
+    sa.Column("trial_period", ExactDecimal),
+    sa.Column("bill_charges_monthly", sa.Boolean),
+    sa.Column("invoice_display_name", sa.String(255)),
+    sa.Column("description", sa.Text),
+    sa.Column("tax_codes", ExactJSON, nullable=False),
+    sa.Column("minimum_commitment", ExactJSON),
+    sa.Column("usage_thresholds", ExactJSON, nullable=False),
+    # An override child (subscription plan_overrides) points at the plan it overrides and keeps
+    # its code; only parents are listed and addressed by code.
+    sa.Column("parent_id", sa.Uuid, sa.ForeignKey("plans.id"), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Column("deleted_at", UtcDateTime, nullable=True),
+    sa.Index(
+        "uq_plans_live_code",
+        "organization_id",
+        "code",
+        unique=True,
+        sqlite_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+        postgresql_where=sa.text("deleted_at IS NULL AND parent_id IS NULL"),
+    ),
+)
+
+charges = sa.Table(
+    "charges",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("plan_id", sa.Uuid, sa.ForeignKey("plans.id", ondelete="CASCADE"), nullable=False),
+    sa.Column("billable_metric_id", sa.Uuid, sa.ForeignKey("billable_metrics.id"), nullable=False),
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("code", sa.String(255)),
+    sa.Column("charge_model", sa.String(32), nullable=False),
+    sa.Column("properties", ExactJSON, nullable=False),
+    sa.Column("pay_in_advance", sa.Boolean, nullable=False),
+    sa.Column("invoiceable", sa.Boolean, nullable=False),
+    sa.Column("regroup_paid_fees", sa.String(16)),
+    sa.Column("prorated", sa.Boolean, nullable=False),
+    sa.Column("min_amount_cents", sa.BigInteger, nullable=False),
+    sa.Column("invoice_display_name", sa.String(255)),
+    sa.Column("tax_codes", ExactJSON, nullable=False),
+    sa.Column("parent_id", sa.Uuid, sa.ForeignKey("charges.id"), nullable=True),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.Index("ix_charges_plan_id_position", "plan_id", "position"),
+)
+
+charge_filters = sa.Table(
+    "charge_filters",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column(
+        "charge_id", sa.Uuid, sa.ForeignKey("charges.id", ondelete="CASCADE"), nullable=False
+    ),
+    # The filter's index in its charge: usage buckets name filters by this position.
+    sa.Column("position", sa.Integer, nullable=False),
+    sa.Column("values", ExactJSON, nullable=False),
+    sa.Column("properties", ExactJSON, nullable=False),
+    sa.Column("invoice_display_name", sa.String(255)),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.UniqueConstraint("charge_id", "position"),
+)
+
+subscriptions = sa.Table(
+    "subscriptions",
+    metadata,
+    sa.Column("id", sa.Uuid, primary_key=True),
+    _org_fk(),
+    sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False),
+    sa.Column("plan_id", sa.Uuid, sa.ForeignKey("plans.id"), nullable=False),
+    sa.Column("external_id", sa.String(255), nullable=False),
+    sa.Column("name", sa.String(255)),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("billing_time", sa.String(16), nullable=False),
+    sa.Column("subscription_at", UtcDateTime, nullable=False),
+    sa.Column("started_at", UtcDateTime),
+    sa.Column("ending_at", UtcDateTime),
+    sa.Column("terminated_at", UtcDateTime),
+    sa.Column("canceled_at", UtcDateTime),
+    sa.Column("trial_ended_at", UtcDateTime),
+    sa.Column("previous_subscription_id", sa.Uuid, sa.ForeignKey("subscriptions.id")),
+    sa.Column("next_subscription_id", sa.Uuid, sa.ForeignKey("subscriptions.id")),
+    sa.Column("downgrade_plan_date", sa.Date),
+    sa.Column("on_termination_credit_note", sa.String(16)),
+    sa.Column("on_termination_invoice", sa.String(16), nullable=False),
+    sa.Column("created_at", UtcDateTime, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    # The upgrade chain shares one external id over time; at any moment at most one row per
+    # external id is active and at most one is pending (a future start or a downgrade).
+    sa.Index(
+        "uq_subscriptions_live_external_id",
+        "organization_id",
+        "external_id",
+        "status",
+        unique=True,
+        sqlite_where=sa.text("status IN ('active', 'pending')"),
+        postgresql_where=sa.text("status IN ('active', 'pending')"),
+    ),
+    sa.Index("ix_subscriptions_external_id", "organization_id", "external_id", "started_at"),
+    sa.Index("ix_subscriptions_customer_id", "customer_id"),
+)
+
+usage_aggregates = sa.Table(
+    "usage_aggregates",
+    metadata,
+    sa.Column(
+        "subscription_id",
+        sa.Uuid,
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "charge_id", sa.Uuid, sa.ForeignKey("charges.id", ondelete="CASCADE"), nullable=False
+    ),
+    # The serialized `filters.BucketKey`: JSON [filter index or null, [group values]].
+    sa.Column("bucket", sa.Text, nullable=False),
+    # Start of the UTC hour the events fell in.
+    sa.Column("hour_start", UtcDateTime, nullable=False),
+    _org_fk(),
+    # `Aggregator.dump_state` of the bucket's events of that hour.
+    sa.Column("state", ExactJSON, nullable=False),
+    sa.Column("events_count", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint(
+        "organization_id", "subscription_id", "charge_id", "bucket", "hour_start"
+    ),
 )

@@ -11,7 +11,10 @@ from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricR
 from releve.adapters.sql.repositories.customers import SqlCustomerRepository
 from releve.adapters.sql.repositories.events import SqlEventRepository
 from releve.adapters.sql.repositories.organizations import SqlOrganizationRepository
+from releve.adapters.sql.repositories.plans import SqlPlanRepository
+from releve.adapters.sql.repositories.subscriptions import SqlSubscriptionRepository
 from releve.adapters.sql.repositories.taxes import SqlTaxRepository
+from releve.adapters.sql.repositories.usage_aggregates import SqlUsageAggregateRepository
 from releve.services.errors import StoreConflict
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -47,6 +50,9 @@ class SqlUnitOfWork:
         self.taxes = SqlTaxRepository(connection)
         self.billable_metrics = SqlBillableMetricRepository(connection)
         self.events = SqlEventRepository(connection)
+        self.plans = SqlPlanRepository(connection)
+        self.subscriptions = SqlSubscriptionRepository(connection)
+        self.usage_aggregates = SqlUsageAggregateRepository(connection)
         return self
 
     def __exit__(

@@ -52,3 +52,23 @@ class SqlBillableMetricRepository:
                 )
             ).scalars()
         )
+
+    def live_by_codes(
+        self, organization_id: UUID, codes: Collection[str]
+    ) -> dict[str, BillableMetric]:
+        if not codes:
+            return {}
+        rows = self._c.execute(
+            bm.select().where(
+                bm.c.organization_id == organization_id, bm.c.code.in_(list(codes)), _live
+            )
+        )
+        return {row.code: to_record(BillableMetric, row) for row in rows}
+
+    def by_ids(self, organization_id: UUID, ids: Collection[UUID]) -> dict[UUID, BillableMetric]:
+        if not ids:
+            return {}
+        rows = self._c.execute(
+            bm.select().where(bm.c.organization_id == organization_id, bm.c.id.in_(list(ids)))
+        )
+        return {row.id: to_record(BillableMetric, row) for row in rows}

@@ -112,3 +112,79 @@ class SqlEventRepository:
             .order_by(events.c.code)
         )
         return {code: int(n) for code, n in rows}
+
+    def chunk_for_external_id(
+        self,
+        organization_id: UUID,
+        external_subscription_id: str,
+        *,
+        since: datetime | None,
+        after: tuple[datetime, str] | None,
+        limit: int,
+    ) -> list[StoredEvent]:
+        query = events.select().where(
+            events.c.organization_id == organization_id,
+            events.c.external_subscription_id == external_subscription_id,
+        )
+        if since is not None:
+            query = query.where(events.c.timestamp >= since)
+        if after is not None:
+            query = query.where(
+                sa.tuple_(events.c.timestamp, events.c.transaction_id) > sa.tuple_(*after)
+            )
+        query = query.order_by(events.c.timestamp, events.c.transaction_id).limit(limit)
+        return [to_record(StoredEvent, r) for r in self._c.execute(query)]
+
+    def set_matching(
+        self, organization_id: UUID, changes: Sequence[tuple[UUID, str, str | None, UUID | None]]
+    ) -> None:
+        # One UPDATE per distinct outcome (status, reason, subscription) and chunk of ids.
+        by_outcome: dict[tuple[str, str | None, UUID | None], list[UUID]] = {}
+        for event_id, status, reason, subscription_id in changes:
+            by_outcome.setdefault((status, reason, subscription_id), []).append(event_id)
+        for (status, reason, subscription_id), ids in sorted(
+            by_outcome.items(), key=lambda item: str(item[0])
+        ):
+            ids.sort()
+            for start in range(0, len(ids), INSERT_CHUNK):
+                self._c.execute(
+                    events.update()
+                    .where(
+                        events.c.organization_id == organization_id,
+                        events.c.id.in_(ids[start : start + INSERT_CHUNK]),
+                    )
+                    .values(status=status, unmatched_reason=reason, subscription_id=subscription_id)
+                )
+
+    def matched_in(
+        self,
+        organization_id: UUID,
+        external_subscription_id: str,
+        subscription_id: UUID,
+        code: str,
+        start: datetime,
+        end: datetime,
+    ) -> list[StoredEvent]:
+        rows = self._c.execute(
+            events.select()
+            .where(
+                events.c.organization_id == organization_id,
+                events.c.external_subscription_id == external_subscription_id,
+                events.c.code == code,
+                events.c.subscription_id == subscription_id,
+                events.c.timestamp >= start,
+                events.c.timestamp < end,
+                events.c.status == "matched",
+            )
+            .order_by(events.c.timestamp, events.c.transaction_id)
+        )
+        return [to_record(StoredEvent, r) for r in rows]
+
+    def external_ids(self, organization_id: UUID) -> set[str]:
+        return set(
+            self._c.execute(
+                sa.select(events.c.external_subscription_id)
+                .where(events.c.organization_id == organization_id)
+                .distinct()
+            ).scalars()
+        )
