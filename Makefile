@@ -6,6 +6,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+CODE := src tests $(wildcard bench)
 
 .DEFAULT_GOAL := help
 
@@ -30,8 +31,8 @@ run: install ## Migrate, seed a demo on first start, serve on 127.0.0.1:8000
 
 .PHONY: lint
 lint: install ## ruff, mypy on the domain, import contracts
-	$(BIN)/ruff check src tests bench
-	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check $(CODE)
+	$(BIN)/ruff format --check $(CODE)
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
@@ -54,8 +55,8 @@ bench-quick: install ## The benchmark table in under a minute
 
 .PHONY: format
 format: install ## Format the code
-	$(BIN)/ruff format src tests bench
-	$(BIN)/ruff check --fix src tests bench
+	$(BIN)/ruff format $(CODE)
+	$(BIN)/ruff check --fix $(CODE)
 
 .PHONY: clean
 clean: ## Remove the virtualenv and local data
