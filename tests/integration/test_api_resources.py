@@ -206,7 +206,7 @@ def test_portal_link_and_openapi(api: TestClient) -> None:
     page = api.get(url.replace("http://127.0.0.1:8000", ""))
     assert page.status_code == 200
     assert "Acme &lt;b&gt;" in page.text and "calls" in page.text
-    assert api.get(url.replace("http://127.0.0.1:8000", "") + "x").status_code == 404
+    assert api.get(url.replace("http://127.0.0.1:8000", "") + "x").status_code == 403  # tampered
     spec = api.get("/api/v1/openapi.json").json()
     assert "/api/v1/events/batch" in spec["paths"]
     assert api.get("/docs").status_code == 200

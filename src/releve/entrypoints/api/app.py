@@ -1,4 +1,4 @@
-"""The FastAPI application: Lago-compatible REST API under /api/v1, plus the customer portal."""
+"""The FastAPI application: Lago-compatible REST API under /api/v1, dashboard and portal."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ API_PREFIX = "/api/v1"
 
 def create_app(container: Container | None = None) -> FastAPI:
     """Build the app around `container` (from the environment when omitted)."""
-    from releve.entrypoints.web import portal  # the web pages share the same container
+    from releve.entrypoints import web  # the web pages share the same container
 
     container = container or bootstrap()
     app = FastAPI(
@@ -31,7 +31,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     errors.install(app)
     for module in (events, customers, taxes, billable_metrics):
         app.include_router(module.router, prefix=API_PREFIX)
-    app.include_router(portal.router)
+    web.mount(app)
 
     @app.get("/health", include_in_schema=False)
     def health() -> dict[str, str]:

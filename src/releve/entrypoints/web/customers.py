@@ -1,0 +1,240 @@
+"""Customers: search, detail (metadata, recent events, a fresh portal link), create and edit.
+
+Writes go through `CustomerService.upsert`, the same use case as `POST /api/v1/customers`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.datastructures import FormData
+
+from releve.entrypoints.web import forms
+from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
+from releve.entrypoints.web.templating import render
+from releve.entrypoints.web.views import formatter, pager
+from releve.services.customers import CUSTOMER_TYPES
+from releve.services.dashboard_auth import DashboardSession
+from releve.services.errors import NotFound, ValidationFailed
+from releve.services.pagination import PageRequest
+from releve.services.ports import EventFilter
+from releve.services.records import Customer
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 25
+RECENT_EVENTS = 20
+TEXT_FIELDS = (
+    "name",
+    "firstname",
+    "lastname",
+    "email",
+    "phone",
+    "customer_type",
+    "currency",
+    "timezone",
+    "country",
+    "address_line1",
+    "city",
+    "zipcode",
+    "legal_name",
+    "tax_identification_number",
+)
+
+
+def _customer(c: ContainerDep, session: DashboardSession, external_id: str) -> Customer:
+    try:
+        return c.customers.get(session.organization.id, external_id)
+    except NotFound:
+        raise PageNotFound("customer") from None
+
+
+@router.get("/customers")
+def customer_list(
+    request: Request, session: SessionDep, c: ContainerDep, q: str = "", page: int = 1
+) -> Response:
+    result = c.analytics.search_customers(
+        session.organization.id, q, PageRequest(max(page, 1), PER_PAGE)
+    )
+    return render(
+        request,
+        "dashboard/customers.html",
+        fmt=formatter(request, session),
+        active="customers",
+        q=q,
+        customers=result.items,
+        pager=pager(result),
+    )
+
+
+def _values_from(form: FormData) -> tuple[dict[str, Any], list[forms.FieldError]]:
+    values: dict[str, Any] = {name: forms.text(form, name) for name in TEXT_FIELDS}
+    values["net_payment_term"] = forms.integer(form, "net_payment_term")
+    errors: list[forms.FieldError] = []
+    pairs = forms.key_values(forms.text(form, "metadata"), "=")
+    if pairs is None:
+        errors += forms.messages({"metadata": ["value_is_invalid"]})
+    else:
+        values["metadata"] = [{"key": k, "value": v} for k, v in pairs]
+    return values, errors
+
+
+def _form_page(
+    request: Request,
+    session: DashboardSession,
+    *,
+    customer: Customer | None,
+    form: dict[str, Any],
+    errors: list[forms.FieldError],
+    status_code: int = 200,
+) -> Response:
+    return render(
+        request,
+        "dashboard/customer_form.html",
+        status_code=status_code,
+        fmt=formatter(request, session),
+        active="customers",
+        customer=customer,
+        form=form,
+        errors=errors,
+        field_errors=forms.by_field(errors),
+        customer_types=CUSTOMER_TYPES,
+    )
+
+
+def _form_from_customer(customer: Customer | None) -> dict[str, Any]:
+    if customer is None:
+        return {"external_id": "", "metadata": ""}
+    form: dict[str, Any] = {name: getattr(customer, name) or "" for name in TEXT_FIELDS}
+    form["external_id"] = customer.external_id
+    form["net_payment_term"] = (
+        "" if customer.net_payment_term is None else customer.net_payment_term
+    )
+    form["metadata"] = "\n".join(f"{m['key']} = {m.get('value') or ''}" for m in customer.metadata)
+    return form
+
+
+@router.get("/customers/new")
+def new_customer(request: Request, session: SessionDep) -> Response:
+    return _form_page(request, session, customer=None, form=_form_from_customer(None), errors=[])
+
+
+@router.post("/customers/new")
+def create_customer(
+    request: Request, session: SessionDep, c: ContainerDep, form: CheckedFormDep
+) -> Response:
+    values, errors = _values_from(form)
+    values["external_id"] = forms.text(form, "external_id")
+    raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+    if not errors:
+        org_id = session.organization.id
+        if values["external_id"] and _exists(c, org_id, values["external_id"]):
+            errors = forms.messages({"external_id": ["value_already_exist"]})
+        else:
+            try:
+                customer, _ = c.customers.upsert(
+                    org_id, {k: v for k, v in values.items() if v is not None}
+                )
+            except ValidationFailed as exc:
+                errors = forms.messages(exc.error_details)
+            else:
+                return RedirectResponse(_detail_url(customer), status_code=303)
+    return _form_page(request, session, customer=None, form=raw, errors=errors, status_code=422)
+
+
+def _exists(c: ContainerDep, organization_id: Any, external_id: str) -> bool:
+    try:
+        c.customers.get(organization_id, external_id)
+    except NotFound:
+        return False
+    return True
+
+
+def _detail_url(customer: Customer) -> str:
+    return f"/customers/{quote(customer.external_id, safe='')}"
+
+
+@router.get("/customers/{external_id}/edit")
+def edit_customer(
+    request: Request, external_id: str, session: SessionDep, c: ContainerDep
+) -> Response:
+    customer = _customer(c, session, external_id)
+    return _form_page(
+        request, session, customer=customer, form=_form_from_customer(customer), errors=[]
+    )
+
+
+@router.post("/customers/{external_id}/edit")
+def update_customer(
+    request: Request,
+    external_id: str,
+    session: SessionDep,
+    c: ContainerDep,
+    form: CheckedFormDep,
+) -> Response:
+    customer = _customer(c, session, external_id)
+    values, errors = _values_from(form)
+    raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+    raw["external_id"] = customer.external_id
+    if not errors:
+        values["external_id"] = customer.external_id
+        values.setdefault("metadata", [])
+        try:
+            updated, _ = c.customers.upsert(session.organization.id, values)
+        except ValidationFailed as exc:
+            errors = forms.messages(exc.error_details)
+        else:
+            return RedirectResponse(_detail_url(updated) + "?saved=1", status_code=303)
+    return _form_page(request, session, customer=customer, form=raw, errors=errors, status_code=422)
+
+
+def _detail(
+    request: Request,
+    session: SessionDep,
+    c: ContainerDep,
+    customer: Customer,
+    portal_url: str | None = None,
+) -> Response:
+    org = session.organization
+    # Until subscriptions exist, a customer's events are those sent with its external_id as
+    # external_subscription_id (as the portal and the demo do).
+    recent = c.events.list(
+        org.id,
+        EventFilter(external_subscription_id=customer.external_id),
+        PageRequest(1, RECENT_EVENTS),
+    )
+    return render(
+        request,
+        "dashboard/customer.html",
+        fmt=formatter(request, session),
+        active="customers",
+        customer=customer,
+        events=recent.items,
+        event_total=recent.total_count,
+        portal_url=portal_url,
+        saved=request.query_params.get("saved") == "1",
+    )
+
+
+@router.get("/customers/{external_id}")
+def customer_detail(
+    request: Request, external_id: str, session: SessionDep, c: ContainerDep
+) -> Response:
+    return _detail(request, session, c, _customer(c, session, external_id))
+
+
+@router.post("/customers/{external_id}/portal-link")
+def portal_link(
+    request: Request,
+    external_id: str,
+    session: SessionDep,
+    c: ContainerDep,
+    _: CheckedFormDep,
+) -> Response:
+    """A fresh signed link, shown once on the page (it is a credential: never stored)."""
+    customer = _customer(c, session, external_id)
+    token = c.portal.issue_token(session.organization.id, customer.external_id)
+    url = f"{c.settings.public_url}/portal/{token}"  # the address customers can reach
+    return _detail(request, session, c, customer, portal_url=url)

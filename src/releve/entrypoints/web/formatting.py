@@ -1,0 +1,95 @@
+"""Numbers, money and dates for people: babel (CLDR) per locale, times in a given time zone.
+
+Money arrives as integer minor units with an ISO 4217 code (design.md §3) and is shown with the
+currency's own exponent; usage quantities are `Decimal` and are never passed through float.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal, get_currency_precision
+
+DEFAULT_LOCALE = "en_US"
+
+
+def locale_for_country(country: str | None, fallback: str = DEFAULT_LOCALE) -> str:
+    """The most likely locale of a country (FR → fr_FR, CH → de_CH), else `fallback`."""
+    if country and len(country) == 2 and country.isalpha():
+        try:
+            return str(Locale.parse(f"und_{country.upper()}"))
+        except (UnknownLocaleError, ValueError):
+            pass
+    return fallback
+
+
+def locale_from_header(accept_language: str | None, fallback: str = DEFAULT_LOCALE) -> str:
+    """The first locale of an Accept-Language header that CLDR knows (weights in order)."""
+    ranked: list[tuple[float, str]] = []
+    for part in (accept_language or "").split(","):
+        tag, _, params = part.strip().partition(";")
+        weight = 1.0
+        if params.strip().startswith("q="):
+            try:
+                weight = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*":
+            ranked.append((-weight, tag.replace("-", "_")))
+    for _, tag in sorted(ranked, key=lambda t: t[0]):
+        try:
+            return str(Locale.parse(tag))
+        except (UnknownLocaleError, ValueError):
+            continue
+    return fallback
+
+
+class Formatter:
+    """Formatting bound to one locale and one time zone (exposed to templates as `fmt`)."""
+
+    def __init__(self, locale: str = DEFAULT_LOCALE, timezone: str = "UTC") -> None:
+        self.locale = locale
+        self.timezone = timezone
+        self._zone = ZoneInfo(timezone)
+
+    def number(self, value: int | Decimal | None) -> str:
+        if value is None:
+            return "—"
+        return format_decimal(value, locale=self.locale, decimal_quantization=False)
+
+    def money(self, amount_cents: int | None, currency: str) -> str:
+        """Integer minor units → "1 234,50 €" (fr_FR) or "¥1,234" (JPY has no minor unit)."""
+        if amount_cents is None:
+            return "—"
+        exponent = get_currency_precision(currency)
+        return format_currency(
+            Decimal(amount_cents).scaleb(-exponent), currency, locale=self.locale
+        )
+
+    def decimal_money(self, amount: Decimal | None, currency: str) -> str:
+        """A unit price at full precision (e.g. 0.0005 €): never rounded to the minor unit."""
+        if amount is None:
+            return "—"
+        return format_currency(amount, currency, locale=self.locale, decimal_quantization=False)
+
+    def date(self, value: date | datetime | None, style: str = "medium") -> str:
+        if value is None:
+            return "—"
+        if isinstance(value, datetime):
+            value = value.astimezone(self._zone).date()
+        return format_date(value, format=style, locale=self.locale)
+
+    def datetime(self, value: datetime | None, style: str = "medium") -> str:
+        if value is None:
+            return "—"
+        return format_datetime(value, format=style, tzinfo=self._zone, locale=self.locale)
+
+    def iso_local(self, value: datetime | None) -> str:
+        """For `<time datetime=…>` and `<input type=datetime-local>`."""
+        if value is None:
+            return ""
+        return value.astimezone(self._zone).strftime("%Y-%m-%dT%H:%M")

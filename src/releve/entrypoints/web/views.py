@@ -1,0 +1,45 @@
+"""Small helpers shared by the dashboard routes: formatter per session, chart payloads, paging."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from releve.entrypoints.web.formatting import Formatter, locale_from_header
+from releve.services.analytics import DailySeries
+from releve.services.dashboard_auth import DashboardSession
+from releve.services.pagination import Page
+
+METRIC_PAGE = 1000  # the catalog is small; one page names every metric code
+
+
+def formatter(request: Request, session: DashboardSession) -> Formatter:
+    """The operator's language (Accept-Language) and the organization's time zone."""
+    return Formatter(
+        locale_from_header(request.headers.get("accept-language")), session.organization.timezone
+    )
+
+
+def chart_payload(series: DailySeries, names: dict[str, str], title: str) -> dict[str, Any]:
+    """What app.js hands to Plotly: plain lists, ISO dates, no number formatting."""
+    return {
+        "title": title,
+        "x": [day.isoformat() for day in series.days],
+        "series": [
+            {"code": code, "name": names.get(code, code), "y": values}
+            for code, values in series.series.items()
+        ],
+        "timezone": series.timezone,
+    }
+
+
+def pager(page: Page[Any]) -> dict[str, int | None]:
+    meta = page.meta()
+    return {
+        "current": meta["current_page"],
+        "next": meta["next_page"],
+        "prev": meta["prev_page"],
+        "pages": meta["total_pages"],
+        "total": meta["total_count"],
+    }
