@@ -391,7 +391,9 @@ def test_echo_keeps_what_was_sent() -> None:
     out = plan_to_lago(parse(body))
     assert out["amount_cents"] == 5000 and out["amount_currency"] == "EUR"
     assert out["bill_charges_monthly"] is None  # monthly plan: Lago shows null
-    (charge,) = out["charges"]  # type: ignore[misc]
+    charges = out["charges"]
+    assert isinstance(charges, list) and len(charges) == 1
+    charge = charges[0]
     assert charge["properties"] == {"amount": "0.050"}
     assert charge["filters"] == [
         {
