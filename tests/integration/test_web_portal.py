@@ -1,0 +1,135 @@
+"""Customer portal: what a link shows, to whom, in which language; bad links get a clear page."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from datetime import timedelta
+from uuid import UUID
+
+import pytest
+from fastapi.testclient import TestClient
+
+from releve.bootstrap import Container
+from tests.integration.support import FakeClock
+from tests.integration.web_support import seed
+
+pytestmark = pytest.mark.store
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+@pytest.fixture
+def data(container: Container, org: tuple[UUID, str], other_org: tuple[UUID, str]) -> None:
+    seed(container, org[0], "acme")
+    seed(container, other_org[0], "globex")
+    # A second customer of the same organization, with its own events and code.
+    container.events.ingest_batch(
+        org[0],
+        [
+            {"transaction_id": f"second_{n}", "external_subscription_id": "acme_2", "code": "calls"}
+            for n in range(3)
+        ]
+        + [{"transaction_id": "secret_x", "external_subscription_id": "acme_2", "code": "secret"}],
+    )
+
+
+def _path(container: Container, organization_id: UUID, external_id: str) -> str:
+    return "/portal/" + container.portal.issue_token(organization_id, external_id)
+
+
+def test_portal_shows_the_customers_usage_in_its_language(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    r = client.get(_path(container, org[0], "acme_1"), headers={"accept-language": "en-US"})
+    assert r.status_code == 200
+    assert "acme First" in r.text and "Acme" in r.text  # customer and organization
+    assert "mars 2024" in r.text  # country FR → babel's fr_FR dates (FakeClock: 15 March 2024)
+    assert "acme calls" in r.text and "3 events" in r.text
+    assert "No invoices yet" in r.text
+    assert r.headers["Referrer-Policy"] == "no-referrer"
+    assert r.headers["Cache-Control"] == "no-store"
+
+
+def test_every_line_expands_into_its_events_paged(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    path = _path(container, org[0], "acme_1")
+    r = client.get(path, params={"metric": "calls"})
+    assert "<details open" in r.text and "acme_t0" in r.text and "each event counts once" in r.text
+    r = client.get(path, params={"metric": "mystery"})
+    assert "no metric uses this code" in r.text and "acme_t3" in r.text
+
+
+def test_a_link_for_customer_a_never_shows_customer_b(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    path = _path(container, org[0], "acme_1")
+    for params in ({}, {"metric": "calls"}, {"metric": "secret"}, {"metric": "calls", "page": 2}):
+        r = client.get(path, params=params)
+        assert r.status_code == 200
+        for theirs in ("acme Second", "second_", "secret", "globex"):
+            assert theirs not in r.text, (params, theirs)
+
+
+def test_a_link_is_bound_to_its_customer_and_organization(
+    client: TestClient,
+    container: Container,
+    org: tuple[UUID, str],
+    other_org: tuple[UUID, str],
+    data: None,
+) -> None:
+    token = container.portal.issue_token(org[0], "acme_1")
+    payload_b64, signature = token.split(".")
+    payload = base64.urlsafe_b64decode(payload_b64 + "=" * (-len(payload_b64) % 4))
+    b = container.customers.get(org[0], "acme_2")
+    other = container.customers.get(other_org[0], "globex_1")
+    # Customer id swapped, signature kept → 403.
+    for victim in (b, other):
+        forged = _b64(victim.id.bytes + payload[16:]) + "." + signature
+        r = client.get(f"/portal/{forged}")
+        assert r.status_code == 403 and "This link is not valid" in r.text
+        assert victim.name is not None and victim.name not in r.text
+    # Signed with organization A's secret for organization B's customer → 403.
+    secret = container.organizations.get(org[0]).portal_secret  # type: ignore[union-attr]
+    cross = other.id.bytes + payload[16:]
+    sig = hmac.new(secret.encode(), cross, hashlib.sha256).digest()[:20]
+    assert client.get(f"/portal/{_b64(cross)}.{_b64(sig)}").status_code == 403
+
+
+@pytest.mark.parametrize("token", ["garbage", "a.b", "....", "%00", "x" * 500, "AAAA.AAAA", "é.é"])
+def test_malformed_links_get_a_clear_403_page(client: TestClient, token: str, data: None) -> None:
+    r = client.get(f"/portal/{token}")
+    assert r.status_code == 403
+    assert "This link is not valid" in r.text and "Traceback" not in r.text
+
+
+def test_expired_link_gets_a_clear_410_page(
+    client: TestClient, container: Container, org: tuple[UUID, str], clock: FakeClock, data: None
+) -> None:
+    path = _path(container, org[0], "acme_1")
+    clock.advance(timedelta(days=30, seconds=1))
+    r = client.get(path)
+    assert r.status_code == 410 and "This link has expired" in r.text
+    assert "acme" not in r.text.lower()
+
+
+def test_deleted_customer_link_is_not_valid(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    path = _path(container, org[0], "acme_1")
+    container.customers.delete(org[0], "acme_1")
+    assert client.get(path).status_code == 403
+
+
+def test_a_portal_token_is_not_a_dashboard_session(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    """A portal token is not a dashboard session and the other way round (separate keys)."""
+    token = container.portal.issue_token(org[0], "acme_1")
+    assert container.dashboard_auth.session(token) is None
+    client.cookies.set("releve_session", token)
+    assert client.get("/", follow_redirects=False).status_code == 303
