@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal, FloatOperation
+from fractions import Fraction
 
 import pytest
 from hypothesis import given
@@ -16,6 +17,7 @@ from releve.domain.money import (
     Rounding,
     allocate,
     minor_to_major,
+    round_fraction,
     to_minor_units,
 )
 
@@ -168,3 +170,32 @@ def test_rounding_error_is_at_most_half_a_minor_unit(amount: Decimal) -> None:
     for mode in Rounding:
         minor = to_minor_units(amount, EUR, mode)
         assert abs(Decimal(minor) / 100 - amount) <= Decimal("0.005")
+
+
+@pytest.mark.parametrize(
+    ("value", "mode", "expected"),
+    [
+        (Fraction(5000 * 22, 31), Rounding.HALF_UP, 3548),  # 3548.387… → 3548
+        (Fraction(5, 2), Rounding.HALF_UP, 3),
+        (Fraction(5, 2), Rounding.HALF_EVEN, 2),
+        (Fraction(7, 2), Rounding.HALF_EVEN, 4),
+        (Fraction(-5, 2), Rounding.HALF_UP, -3),
+        (Fraction(-5, 2), Rounding.HALF_EVEN, -2),
+        (Fraction(1, 3), Rounding.HALF_UP, 0),
+        (Fraction(2, 3), Rounding.HALF_UP, 1),
+        (7, Rounding.HALF_UP, 7),
+    ],
+)
+def test_round_fraction_table(value: Fraction, mode: Rounding, expected: int) -> None:
+    assert round_fraction(value, mode) == expected
+
+
+@given(
+    st.decimals(
+        min_value=-(10**9), max_value=10**9, places=6, allow_nan=False, allow_infinity=False
+    )
+)
+def test_round_fraction_agrees_with_decimal_rounding(amount: Decimal) -> None:
+    # The same value as a Fraction of cents and as a Decimal of euros rounds to the same cents.
+    for mode in Rounding:
+        assert round_fraction(Fraction(amount) * 100, mode) == to_minor_units(amount, EUR, mode)

@@ -14,7 +14,7 @@ from fractions import Fraction
 
 from releve.domain.errors import DomainError
 from releve.domain.fee_lines import TaxRate
-from releve.domain.money import Currency, Rounding
+from releve.domain.money import Currency, Rounding, round_fraction
 
 
 class InvalidCreditNote(DomainError):
@@ -139,16 +139,6 @@ class UnusedTimeCredit:
     total_amount_cents: int
 
 
-def _round(value: Fraction, rounding: Rounding) -> int:
-    # Exact on a Fraction (a Decimal division could round before we do); values here are
-    # never negative, so flooring divmod plus the half rule is money.py's half-up/half-even.
-    whole, rest = divmod(value.numerator, value.denominator)
-    half = Fraction(rest, value.denominator) - Fraction(1, 2)
-    if half > 0 or (half == 0 and (rounding is Rounding.HALF_UP or whole % 2 == 1)):
-        return whole + 1
-    return whole
-
-
 def unused_time_credit(
     *,
     fee_amount_cents: int,
@@ -172,8 +162,8 @@ def unused_time_credit(
         raise InvalidCreditNote(
             "a fee's coupon share lies between 0 and its amount", field="fee_coupons_amount_cents"
         )
-    amount = _round(fee_amount_cents * fraction, rounding)
-    coupons = _round(fee_coupons_amount_cents * fraction, rounding)
+    amount = round_fraction(fee_amount_cents * fraction, rounding)
+    coupons = round_fraction(fee_coupons_amount_cents * fraction, rounding)
     base = amount - coupons
-    tax = sum(_round(base * Fraction(t.rate) / 100, rounding) for t in taxes)
+    tax = sum(round_fraction(base * Fraction(t.rate) / 100, rounding) for t in taxes)
     return UnusedTimeCredit(amount, coupons, base, tax, base + tax)

@@ -77,6 +77,30 @@ def to_minor_units(
     )
 
 
+def round_fraction(value: Fraction | int, rounding: Rounding = Rounding.HALF_UP) -> int:
+    """Round an exact rational number of minor units to an integer, once.
+
+    Proration factors are Fractions (22/31 has no exact decimal form), so `cents × factor` is
+    rounded here without passing through a Decimal division that could round first. Half-up
+    rounds halves away from zero, symmetrically for negative values, as `to_minor_units` does.
+
+    >>> round_fraction(Fraction(5000 * 22, 31))
+    3548
+    >>> round_fraction(Fraction(-5, 2)), round_fraction(Fraction(5, 2), Rounding.HALF_EVEN)
+    (-3, 2)
+    """
+    value = Fraction(value)
+    if value < 0:
+        return -round_fraction(-value, rounding)
+    whole, rest = divmod(value.numerator, value.denominator)
+    twice_rest = 2 * rest
+    if twice_rest > value.denominator or (
+        twice_rest == value.denominator and (rounding is Rounding.HALF_UP or whole % 2 == 1)
+    ):
+        return whole + 1
+    return whole
+
+
 def minor_to_major(minor: int, currency: Currency) -> Decimal:
     """Minor units as an exact Decimal in major units: 1234 EUR cents → Decimal('12.34')."""
     return Decimal(minor).scaleb(-currency.exponent)

@@ -32,10 +32,9 @@ from fractions import Fraction
 from releve.domain.charge_models.breakdown import AmountDetails, total_text
 from releve.domain.errors import DomainError
 from releve.domain.filters import BucketKey
-from releve.domain.money import Currency, Rounding, minor_to_major
+from releve.domain.money import Currency, Rounding, minor_to_major, round_fraction
 from releve.domain.plans import Charge
 from releve.domain.pricing import Properties, price, true_up_cents
-from releve.domain.proration import prorate
 from releve.domain.usage import UsageFacts
 
 __all__ = ["ChargeFee", "ChargeFeeKind", "price_charge", "prorated_cents"]
@@ -76,7 +75,7 @@ class ChargeFee:
 
 def prorated_cents(cents: int, factor: Fraction, rounding: Rounding = Rounding.HALF_UP) -> int:
     """``cents × factor`` rounded once to a whole number of minor units (exact factor)."""
-    return int(prorate(Decimal(cents), factor).quantize(Decimal(1), rounding=rounding.decimal_mode))
+    return round_fraction(cents * factor, rounding)
 
 
 def _label(charge: Charge, key: BucketKey) -> str:
