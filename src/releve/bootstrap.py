@@ -23,9 +23,13 @@ from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
 from releve.services.events import EventService
 from releve.services.organizations import AuthenticationService, OrganizationService
+from releve.services.plans import PlanService
 from releve.services.portal import PortalService
 from releve.services.ports import Clock
+from releve.services.subscriptions import SubscriptionService
 from releve.services.taxes import TaxService
+from releve.services.usage import CurrentUsageService
+from releve.services.usage_recording import UsageRecorder
 from releve.settings import Settings
 
 
@@ -41,6 +45,10 @@ class Container:
     billable_metrics: BillableMetricService
     events: EventService
     portal: PortalService
+    plans: PlanService
+    subscriptions: SubscriptionService
+    usage: CurrentUsageService
+    usage_recorder: UsageRecorder
 
     @property
     def demo(self) -> DemoService:
@@ -76,6 +84,7 @@ def bootstrap(
     engine = engine or create_engine(settings.database_url)
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
+    recorder = UsageRecorder(clock.now)
     return Container(
         settings=settings,
         engine=engine,
@@ -85,6 +94,10 @@ def bootstrap(
         customers=CustomerService(uow, clock, currency),
         taxes=TaxService(uow, clock),
         billable_metrics=BillableMetricService(uow, clock),
-        events=EventService(uow, clock),
+        events=EventService(uow, clock, recorder=recorder),
         portal=PortalService(uow, clock),
+        plans=PlanService(uow, clock, currency, recorder),
+        subscriptions=SubscriptionService(uow, clock, currency, recorder),
+        usage=CurrentUsageService(uow, clock),
+        usage_recorder=recorder,
     )

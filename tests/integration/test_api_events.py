@@ -113,7 +113,9 @@ def test_list_filters_and_status_extension(api: TestClient) -> None:
         return [e["transaction_id"] for e in r.json()["events"]]
 
     assert txs("") == ["c", "b", "a"]
-    assert txs("status=unmatched") == ["b"]
+    # No subscription yet: "a" and "c" wait as unknown_subscription, "b" for its metric.
+    assert txs("status=unmatched") == ["c", "b", "a"]
+    assert txs("status=matched") == []
     assert txs("external_subscription_id=sub") == ["b", "a"]
     assert txs("code=calls&timestamp_from=2024-01-15T00:00:00Z") == ["c"]
     assert txs("timestamp_to=2024-01-01") == ["a"]

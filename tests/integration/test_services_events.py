@@ -98,10 +98,12 @@ def test_unknown_code_is_stored_unmatched_then_matched_by_the_new_metric(
     container.billable_metrics.create(
         org_id, {"code": "storage", "name": "S", "aggregation_type": "sum_agg", "field_name": "gb"}
     )
-    assert count(container, org_id, status="unmatched") == 1
-    assert container.events.get(org_id, "a").status == "matched"
-    assert container.events.get(org_id, "a").unmatched_reason is None
-    assert container.events.ingest_one(org_id, ev("d", "storage")).status == "matched"
+    # The metric exists now, but no subscription "sub_1" does: still unmatched, and why.
+    assert count(container, org_id, status="unmatched") == 3
+    stored = container.events.get(org_id, "a")
+    assert (stored.status, stored.unmatched_reason) == ("unmatched", "unknown_subscription")
+    d = container.events.ingest_one(org_id, ev("d", "storage"))
+    assert (d.status, d.unmatched_reason) == ("unmatched", "unknown_subscription")
     container.billable_metrics.delete(org_id, "storage")
     assert count(container, org_id, status="unmatched") == 4
 

@@ -6,8 +6,11 @@ nothing. An exact replay (same payload hash) is accepted and stores nothing. A c
 that wins the unique key makes our commit fail; the whole attempt is then re-run (it sees the
 winner's rows), so races end in a replay or a 422, never a 500.
 
-Events whose metric code is unknown are stored `unmatched` (reason `unknown_metric_code`);
-`BillableMetricService.create` re-flags them. Subscription matching comes with subscriptions.
+Every new event is matched to a subscription and added to the usage aggregates in the same
+transaction (`releve.services.usage_recording`). Events that cannot be counted are stored
+`unmatched` with a reason (`unknown_metric_code`, `unknown_subscription`,
+`outside_subscription`, `missing_aggregation_property`…), never dropped; they are counted as
+soon as what they lacked exists (a metric, a subscription covering their time).
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from releve.services.records import (
     StoredEvent,
 )
 from releve.services.transactions import retry_on_conflict
+from releve.services.usage_recording import UsageRecorder
 
 MAX_BATCH = 100
 
@@ -42,10 +46,17 @@ class IngestResult:
 
 
 class EventService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, max_batch: int = MAX_BATCH) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        max_batch: int = MAX_BATCH,
+        recorder: UsageRecorder | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self.max_batch = max_batch
+        self._recorder = recorder or UsageRecorder(clock.now)
 
     def ingest_one(self, organization_id: UUID, raw: Any) -> StoredEvent:
         """One event; errors are keyed by field (not by index)."""
@@ -105,7 +116,6 @@ class EventService:
                 errors[str(index)] = {"transaction_id": ["value_already_exist"]}
         if errors:
             raise ValidationFailed(errors)
-        codes = uow.billable_metrics.live_codes(organization_id, {d.code for _, d in fresh})
         now = self._clock.now()
         rows = [
             StoredEvent(
@@ -119,12 +129,14 @@ class EventService:
                 precise_total_amount_cents=d.precise_total_amount_cents,
                 payload_hash=d.payload_hash,
                 created_at=now,
-                status=EVENT_MATCHED if d.code in codes else EVENT_UNMATCHED,
-                unmatched_reason=None if d.code in codes else UNKNOWN_METRIC_CODE,
+                status=EVENT_UNMATCHED,
+                unmatched_reason=UNKNOWN_METRIC_CODE,
             )
             for _, d in fresh
         ]
         if rows:
+            # Sets each event's status and subscription, and updates the aggregates.
+            self._recorder.record(uow, organization_id, rows)
             uow.events.add_many(rows)
         stored = {**existing, **{e.transaction_id: e for e in rows}}
         return IngestResult([stored[d.transaction_id] for d in drafts], len(rows))

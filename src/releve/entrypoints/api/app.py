@@ -8,7 +8,15 @@ from releve import __version__
 from releve.bootstrap import Container, bootstrap
 from releve.entrypoints.api import errors
 from releve.entrypoints.api.exact import ExactJSONResponse
-from releve.entrypoints.api.routes import billable_metrics, customers, events, taxes
+from releve.entrypoints.api.routes import (
+    billable_metrics,
+    customers,
+    events,
+    plans,
+    subscriptions,
+    taxes,
+    usage,
+)
 
 API_PREFIX = "/api/v1"
 
@@ -29,7 +37,7 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (events, customers, taxes, billable_metrics):
+    for module in (events, usage, customers, taxes, billable_metrics, plans, subscriptions):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)
 

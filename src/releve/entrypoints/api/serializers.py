@@ -11,7 +11,19 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
-from releve.services.records import BillableMetric, Customer, Organization, StoredEvent, Tax
+from releve.domain.billing.charge_fees import ChargeFee
+from releve.domain.charge_models.values import plain
+from releve.domain.plans import plan_to_lago
+from releve.services.records import (
+    BillableMetric,
+    Customer,
+    Organization,
+    StoredEvent,
+    StoredPlan,
+    Tax,
+)
+from releve.services.subscriptions import SubscriptionView
+from releve.services.usage import ChargeUsage, CustomerUsage
 
 
 def iso(value: datetime | None) -> str | None:
@@ -144,9 +156,176 @@ def event(e: StoredEvent) -> dict[str, Any]:
         "timestamp": iso(e.timestamp),
         "precise_total_amount_cents": _text(e.precise_total_amount_cents),
         "properties": e.properties,
-        "lago_subscription_id": None,
+        "lago_subscription_id": None if e.subscription_id is None else str(e.subscription_id),
         "external_subscription_id": e.external_subscription_id,
         "created_at": iso(e.created_at),
         "status": e.status,
         "unmatched_reason": e.unmatched_reason,
+    }
+
+
+def plan(stored: StoredPlan) -> dict[str, Any]:
+    """Lago's plan object (domain echo + created_at, taxes); charges echo their properties."""
+    body = plan_to_lago(stored.plan)
+    created = iso(stored.created_at)
+    charges = body["charges"]
+    assert isinstance(charges, list)
+    for charge in charges:
+        charge.update(
+            {
+                "created_at": created,
+                "regroup_paid_fees": None,
+                "accepts_target_wallet": False,
+                "taxes": [],
+            }
+        )
+    body.update(
+        {
+            "created_at": created,
+            "bill_fixed_charges_monthly": None,
+            "fixed_charges": [],
+            "taxes": [],
+            "metadata": {},
+            "active_subscriptions_count": 0,
+            "draft_invoices_count": 0,
+        }
+    )
+    return body
+
+
+def subscription(view: SubscriptionView) -> dict[str, Any]:
+    s, p = view.subscription, view.plan.plan
+    period = view.current_period
+    return {
+        "lago_id": str(s.id),
+        "external_id": s.external_id,
+        "lago_customer_id": str(view.customer.id),
+        "external_customer_id": view.customer.external_id,
+        "billing_time": s.billing_time,
+        "name": s.name,
+        "plan_code": p.code,
+        "plan_amount_cents": p.amount_cents,
+        "plan_amount_currency": p.currency.code,
+        "status": s.status,
+        "created_at": iso(s.created_at),
+        "canceled_at": iso(s.canceled_at),
+        "started_at": iso(s.started_at),
+        "ending_at": iso(s.ending_at),
+        "subscription_at": iso(s.subscription_at),
+        "terminated_at": iso(s.terminated_at),
+        "trial_ended_at": iso(s.trial_ended_at),
+        "previous_plan_code": view.previous_plan_code,
+        "next_plan_code": view.next_plan_code,
+        "downgrade_plan_date": None
+        if s.downgrade_plan_date is None
+        else s.downgrade_plan_date.isoformat(),
+        # Half-open [start, end): the end is the first instant of the next period.
+        "current_billing_period_started_at": None if period is None else iso(period.start),
+        "current_billing_period_ending_at": None if period is None else iso(period.end),
+        "on_termination_credit_note": s.on_termination_credit_note,
+        "on_termination_invoice": s.on_termination_invoice,
+        "consolidate_invoice": True,
+        "cancellation_reason": None,
+        "activated_at": iso(s.started_at),
+        "activation_rules": [],
+        "plan": plan(view.plan),
+        "applicable_usage_thresholds": [],
+    }
+
+
+def _units(value: Decimal) -> str:
+    return plain(value)
+
+
+def _fee_usage(fee: ChargeFee) -> dict[str, Any]:
+    return {
+        "units": _units(fee.units),
+        "total_aggregated_units": _units(fee.units),
+        "events_count": fee.events_count,
+        "amount_cents": fee.amount_cents,
+        "pricing_unit_details": None,
+        "presentation_breakdowns": [],
+        # Our additions: how this bucket's amount was computed.
+        "precise_amount": plain(fee.precise_amount),
+        "amount_details": fee.amount_details,
+        "explanation": fee.explanation,
+    }
+
+
+def _filter_usage(fee: ChargeFee, usage: ChargeUsage) -> dict[str, Any]:
+    index = None if fee.bucket is None else fee.bucket.filter_index
+    name = None if index is None else usage.charge.filters[index].invoice_display_name
+    return {
+        "invoice_display_name": name,
+        "values": None
+        if fee.filter_values is None
+        else {k: list(v) for k, v in fee.filter_values.items()},
+        **_fee_usage(fee),
+    }
+
+
+def charge_usage(usage: ChargeUsage, currency: str) -> dict[str, Any]:
+    charge = usage.charge
+    metric = charge.metric
+    filters = [_filter_usage(f, usage) for f in usage.fees] if charge.filters else []
+    grouped: list[dict[str, Any]] = []
+    if charge.pricing_group_keys:
+        groups: dict[tuple[str | None, ...], list[ChargeFee]] = {}
+        for fee in usage.fees:
+            groups.setdefault(tuple(fee.grouped_by.values()), []).append(fee)
+        for fees in groups.values():
+            units = sum((f.units for f in fees), Decimal(0))
+            grouped.append(
+                {
+                    "amount_cents": sum(f.amount_cents for f in fees),
+                    "events_count": sum(f.events_count for f in fees),
+                    "units": _units(units),
+                    "total_aggregated_units": _units(units),
+                    "grouped_by": dict(fees[0].grouped_by),
+                    "filters": [_filter_usage(f, usage) for f in fees] if charge.filters else [],
+                    "pricing_unit_details": None,
+                    "presentation_breakdowns": [],
+                    "explanation": "; ".join(f.explanation for f in fees),
+                }
+            )
+    single = usage.fees[0] if len(usage.fees) == 1 else None
+    return {
+        "units": _units(usage.units),
+        "total_aggregated_units": _units(usage.units),
+        "events_count": usage.events_count,
+        "amount_cents": usage.amount_cents,
+        "amount_currency": currency,
+        "pricing_unit_details": None,
+        "charge": {
+            "lago_id": charge.id,
+            "charge_model": charge.charge_model.value,
+            "invoice_display_name": charge.invoice_display_name,
+        },
+        "billable_metric": {
+            "lago_id": charge.billable_metric_id,
+            "name": metric.name,
+            "code": metric.code,
+            "aggregation_type": metric.aggregation_type.value,
+        },
+        "filters": filters,
+        "grouped_usage": grouped,
+        "presentation_breakdowns": [],
+        # Our additions: per-model details (one bucket) and the sentence for every bucket.
+        "amount_details": single.amount_details if single is not None else {},
+        "explanation": "; ".join(f.explanation for f in usage.fees),
+    }
+
+
+def customer_usage(usage: CustomerUsage) -> dict[str, Any]:
+    code = usage.currency.code
+    return {
+        "from_datetime": iso(usage.period.start),
+        "to_datetime": iso(usage.period.end),
+        "issuing_date": usage.issuing_date.isoformat(),
+        "lago_invoice_id": None,
+        "currency": code,
+        "amount_cents": usage.amount_cents,
+        "taxes_amount_cents": usage.taxes_amount_cents,
+        "total_amount_cents": usage.total_amount_cents,
+        "charges_usage": [charge_usage(c, code) for c in usage.charges],
     }

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -58,3 +59,16 @@ class SqlCustomerRepository:
         )
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
         return [to_record(Customer, r) for r in rows], total
+
+    def timezones(self, organization_id: UUID, customer_ids: Collection[UUID]) -> dict[UUID, str]:
+        """customer id → its own time zone, for those that set one (deleted customers too)."""
+        if not customer_ids:
+            return {}
+        rows = self._c.execute(
+            sa.select(customers.c.id, customers.c.timezone).where(
+                customers.c.organization_id == organization_id,
+                customers.c.id.in_(list(customer_ids)),
+                customers.c.timezone.is_not(None),
+            )
+        )
+        return {row.id: row.timezone for row in rows}

@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from releve.adapters.sql.repositories.base import count_and_page, to_record, to_row
-from releve.adapters.sql.tables import events
+from releve.adapters.sql.tables import events, subscriptions
 from releve.services.errors import StoreConflict
 from releve.services.pagination import PageRequest
 from releve.services.ports import EventFilter
-from releve.services.records import StoredEvent
+from releve.services.records import OUTSIDE_SUBSCRIPTION, UNKNOWN_SUBSCRIPTION, StoredEvent
 
 # 12 columns × 500 rows stays far below SQLite's 32,766 bound-parameter limit.
 INSERT_CHUNK = 500
@@ -85,6 +86,9 @@ class SqlEventRepository:
         reason: str | None,
         only_reason: str | None = None,
     ) -> int:
+        """Re-flag the events of one code. Flagging them `matched` (their metric now exists)
+        also applies subscription matching: an event with no subscription active at its time
+        stays unmatched, as `unknown_subscription` or `outside_subscription`."""
         query = events.update().where(
             events.c.organization_id == organization_id,
             events.c.code == code,
@@ -92,7 +96,37 @@ class SqlEventRepository:
         )
         if only_reason is not None:
             query = query.where(events.c.unmatched_reason == only_reason)
-        result = self._c.execute(query.values(status=to_status, unmatched_reason=reason))
+        if to_status != "matched":
+            values: dict[str, Any] = {
+                "status": to_status,
+                "unmatched_reason": reason,
+                "subscription_id": None,
+            }
+        else:
+            same_id = sa.and_(
+                subscriptions.c.organization_id == events.c.organization_id,
+                subscriptions.c.external_id == events.c.external_subscription_id,
+            )
+            active = sa.and_(
+                same_id,
+                subscriptions.c.started_at <= events.c.timestamp,
+                sa.or_(
+                    subscriptions.c.terminated_at.is_(None),
+                    events.c.timestamp < subscriptions.c.terminated_at,
+                ),
+            )
+            active_id = sa.select(subscriptions.c.id).where(active).limit(1).scalar_subquery()
+            is_active = sa.exists().where(active)
+            values = {
+                "status": sa.case((is_active, "matched"), else_="unmatched"),
+                "unmatched_reason": sa.case(
+                    (is_active, None),
+                    (sa.exists().where(same_id), OUTSIDE_SUBSCRIPTION),
+                    else_=UNKNOWN_SUBSCRIPTION,
+                ),
+                "subscription_id": active_id,
+            }
+        result = self._c.execute(query.values(**values))
         return int(result.rowcount)
 
     def counts_by_code(

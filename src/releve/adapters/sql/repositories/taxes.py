@@ -41,3 +41,11 @@ class SqlTaxRepository:
         )
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
         return [to_record(Tax, r) for r in rows], total
+
+    def applied_to_organization(self, organization_id: UUID) -> list[Tax]:
+        rows = self._c.execute(
+            taxes.select()
+            .where(taxes.c.organization_id == organization_id, taxes.c.applied_to_organization)
+            .order_by(taxes.c.code)
+        )
+        return [to_record(Tax, r) for r in rows]

@@ -1,0 +1,249 @@
+"""Current usage of a subscription (Lago's `GET /customers/{id}/current_usage`).
+
+Reads the per-hour aggregate states, never the raw events (except below):
+
+- The period is the subscription's charge period containing now (the fee period, or the month
+  for `bill_charges_monthly`), in the customer's time zone; its states are the hours
+  ``period.start <= hour_start < period.end`` of each (charge, bucket), merged.
+- Recurring metrics (and increase_agg, whose meter reading carries) also need the past: the
+  states of every earlier charge period since the subscription started are merged per period
+  and folded through `Aggregator.carry_over` in time order, and the result is passed as
+  `carried`. Buckets that only exist in the past (a seat added last month) are priced too.
+- Percentage charges with free events, free units or per-transaction min/max need each event's
+  value: for those charges only, the matched events of the subscription for that metric in the
+  period are read from the raw log and their values are listed per bucket
+  (`aggregations.event_values`).
+
+Pricing is the domain's (`billing.charge_fees.price_charge`: one fee per filter, default bucket
+and pricing group, rounded once each); spending-minimum true-ups are an invoice matter and are
+not part of current usage. Taxes: the organization's taxes `applied_to_organization`, computed
+per rate on the sum of the charges (`domain.taxes.compute_taxes`), unless `apply_taxes` is false.
+"""
+
+from __future__ import annotations
+
+import bisect
+from dataclasses import dataclass, replace
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from releve.domain.aggregations import AggregateState, aggregator_for, event_values
+from releve.domain.billing.charge_fees import ChargeFee, ChargeFeeKind, price_charge
+from releve.domain.charge_models.percentage import needs_event_values
+from releve.domain.charge_models.properties import ChargeModel, PercentageProperties
+from releve.domain.fee_lines import FeeLine, FeeType, TaxRate
+from releve.domain.filters import BucketKey, bucket_of
+from releve.domain.money import Currency
+from releve.domain.periods import Period, local_date
+from releve.domain.plans import Charge
+from releve.domain.subscriptions import Subscription as DomainSubscription
+from releve.domain.taxes import compute_taxes
+from releve.domain.usage import UsageFacts
+from releve.services.errors import NotFound
+from releve.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from releve.services.records import SUBSCRIPTION_ACTIVE, UsageAggregate
+from releve.services.subscriptions import customer_timezone, domain_subscription
+from releve.services.usage_recording import domain_event, parse_bucket
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeUsage:
+    """One charge's usage so far: its priced buckets (filters, default, groups) and totals."""
+
+    charge: Charge
+    fees: tuple[ChargeFee, ...]
+
+    @property
+    def units(self) -> Decimal:
+        return sum((f.units for f in self.fees), Decimal(0))
+
+    @property
+    def events_count(self) -> int:
+        return sum(f.events_count for f in self.fees)
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(f.amount_cents for f in self.fees)
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerUsage:
+    subscription_id: UUID
+    period: Period
+    issuing_date: date
+    currency: Currency
+    charges: tuple[ChargeUsage, ...]
+    taxes_amount_cents: int
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(c.amount_cents for c in self.charges)
+
+    @property
+    def total_amount_cents(self) -> int:
+        return self.amount_cents + self.taxes_amount_cents
+
+
+class CurrentUsageService:
+    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def current_usage(
+        self,
+        organization_id: UUID,
+        external_customer_id: str,
+        external_subscription_id: str,
+        *,
+        apply_taxes: bool = True,
+    ) -> CustomerUsage:
+        """Usage and amounts of the current period so far (404 unless the customer's active
+        subscription)."""
+        now = self._clock.now()
+        with self._uow(read_only=True) as uow:
+            customer = uow.customers.get(organization_id, external_customer_id)
+            if customer is None:
+                raise NotFound("customer")
+            subscription = uow.subscriptions.current(organization_id, external_subscription_id)
+            if (
+                subscription is None
+                or subscription.customer_id != customer.id
+                or subscription.status != SUBSCRIPTION_ACTIVE
+            ):
+                raise NotFound("subscription")
+            stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
+            assert stored is not None
+            tz = customer_timezone(uow, organization_id, customer)
+            domain = domain_subscription(subscription, stored.plan, tz)
+            assert domain is not None
+            period = domain.charge_period_containing(max(now, domain.start))
+            states = uow.usage_aggregates.for_subscription(
+                organization_id, subscription.id, until=period.end
+            )
+            starts = _earlier_period_starts(domain, period)
+            by_charge: dict[UUID, list[UsageAggregate]] = {}
+            for aggregate in states:
+                by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)
+            currency = stored.plan.currency
+            charges = []
+            for charge in stored.plan.charges:
+                usage = _usage_by_bucket(charge, by_charge.get(UUID(charge.id), []), period, starts)
+                if _needs_event_values(charge):
+                    usage = _with_event_values(
+                        uow,
+                        organization_id,
+                        subscription.external_id,
+                        subscription.id,
+                        charge,
+                        period,
+                        usage,
+                    )
+                fees = price_charge(charge, usage, currency)
+                charges.append(
+                    ChargeUsage(charge, tuple(f for f in fees if f.kind is ChargeFeeKind.USAGE))
+                )
+            taxes = _taxes(uow, organization_id, charges, currency) if apply_taxes else 0
+        return CustomerUsage(
+            subscription_id=subscription.id,
+            period=period,
+            issuing_date=local_date(period.end, tz),
+            currency=currency,
+            charges=tuple(charges),
+            taxes_amount_cents=taxes,
+        )
+
+
+def _earlier_period_starts(domain: DomainSubscription, current: Period) -> list[datetime]:
+    """Starts of the subscription's charge periods before `current`, oldest first."""
+    starts = []
+    period = domain.charge_period_containing(domain.start)
+    while period.start < current.start:
+        starts.append(period.start)
+        period = domain.charge_period_containing(period.end)
+    return starts
+
+
+def _usage_by_bucket(
+    charge: Charge,
+    aggregates: list[UsageAggregate],
+    period: Period,
+    earlier_starts: list[datetime],
+) -> dict[BucketKey, UsageFacts]:
+    aggregator = aggregator_for(charge.metric)
+    current: dict[BucketKey, AggregateState[Any]] = {}
+    past: dict[BucketKey, dict[int, AggregateState[Any]]] = {}
+    for aggregate in aggregates:
+        key = parse_bucket(aggregate.key.bucket)
+        state = aggregator.load_state(aggregate.state)
+        hour = aggregate.key.hour_start
+        if hour >= period.start:
+            known = current.get(key)
+            current[key] = state if known is None else aggregator.merge(known, state)
+        elif aggregator.uses_carried:
+            index = bisect.bisect_right(earlier_starts, hour) - 1
+            slots = past.setdefault(key, {})
+            known = slots.get(index)
+            slots[index] = state if known is None else aggregator.merge(known, state)
+    usage = {}
+    for key in current.keys() | past.keys():
+        carried = None
+        for index in sorted(past.get(key, {})):
+            carried = aggregator.carry_over(past[key][index], carried)
+        usage[key] = aggregator.result(
+            current.get(key) or aggregator.init(), period.start, period.end, carried
+        )
+    return usage
+
+
+def _needs_event_values(charge: Charge) -> bool:
+    if charge.charge_model is not ChargeModel.PERCENTAGE:
+        return False
+    prices = [charge.properties, *(f.properties for f in charge.filters)]
+    return any(isinstance(p, PercentageProperties) and needs_event_values(p) for p in prices)
+
+
+def _with_event_values(
+    uow: UnitOfWork,
+    organization_id: UUID,
+    external_id: str,
+    subscription_id: UUID,
+    charge: Charge,
+    period: Period,
+    usage: dict[BucketKey, UsageFacts],
+) -> dict[BucketKey, UsageFacts]:
+    """Attach each bucket's event values, read from the raw events of this period only."""
+    events = uow.events.matched_in(
+        organization_id, external_id, subscription_id, charge.metric.code, period.start, period.end
+    )
+    grouped: dict[BucketKey, list[Any]] = {}
+    for stored in events:
+        event = domain_event(stored)
+        key = bucket_of(event, charge.filter_specs, charge.pricing_group_keys)
+        grouped.setdefault(key, []).append(event)
+    return {
+        key: replace(facts, event_values=event_values(charge.metric, grouped.get(key, [])))
+        for key, facts in usage.items()
+    }
+
+
+def _taxes(
+    uow: UnitOfWork, organization_id: UUID, charges: list[ChargeUsage], currency: Currency
+) -> int:
+    rates = tuple(
+        TaxRate(t.code, t.name, t.rate) for t in uow.taxes.applied_to_organization(organization_id)
+    )
+    if not rates:
+        return 0
+    lines = [
+        FeeLine(
+            id=usage.charge.id,
+            fee_type=FeeType.CHARGE,
+            amount_cents=max(usage.amount_cents, 0),
+            currency=currency,
+            taxes=rates,
+        )
+        for usage in charges
+    ]
+    return compute_taxes(lines, {line.id: line.amount_cents for line in lines}).amount_cents

@@ -1,0 +1,275 @@
+"""Matching events to subscriptions and folding them into per-hour usage aggregates.
+
+Matching (design.md §2): an event belongs to the subscription of its
+`external_subscription_id` that is active at its timestamp (``started_at <= ts`` and
+``terminated_at`` null or ``ts < terminated_at``). Otherwise it is stored `unmatched` with the
+first reason that applies: `unknown_metric_code`, `unknown_subscription` (no subscription ever
+had that external id), `outside_subscription` (none active at that time), or the metric's own
+error when it cannot read the event's value (`missing_aggregation_property`, `invalid_value`…).
+
+Aggregates: for each matched event and each charge of the subscription's plan on the event's
+metric, the event is added to the state keyed by (subscription, charge, bucket, hour) where
+bucket = `filters.bucket_of(event, charge filters, pricing_group_keys)` and hour = the start of
+the event's hour **on the customer's wall clock** (stored in UTC). Local hours, not UTC hours,
+because periods start at local midnight and some zones are offset by 30 or 45 minutes (India,
+Nepal): an hour bucket must never straddle two periods.
+
+Set-based, in the caller's transaction: the batch's events are grouped in memory per key, the
+existing states of those keys are loaded in one query (after an advisory lock per subscription
+on PostgreSQL), merged with `Aggregator.merge`, and written back in one upsert.
+
+`rematch` recomputes one external id from the raw log (delete the aggregates, re-read the events
+in chunks, re-match, re-aggregate): used when a subscription is created, upgraded, terminated or
+re-planned, and by `releve aggregates rebuild`.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+from uuid import UUID
+
+from releve.domain.aggregations import AggregateState, Aggregator, aggregator_for
+from releve.domain.errors import DomainError
+from releve.domain.filters import BucketKey, bucket_of
+from releve.domain.metering import BillableMetric as DomainMetric
+from releve.domain.periods import parse_timezone
+from releve.domain.plans import Plan
+from releve.domain.usage import Event
+from releve.services.ports import UnitOfWork
+from releve.services.records import (
+    EVENT_MATCHED,
+    EVENT_UNMATCHED,
+    OUTSIDE_SUBSCRIPTION,
+    UNKNOWN_METRIC_CODE,
+    UNKNOWN_SUBSCRIPTION,
+    AggregateKey,
+    StoredEvent,
+    Subscription,
+    UsageAggregate,
+)
+
+REMATCH_CHUNK = 1000
+
+
+def bucket_text(key: BucketKey) -> str:
+    """The stored form of a bucket key: compact JSON ``[filter index or null, [group values]]``."""
+    return json.dumps(
+        [key.filter_index, list(key.group)], separators=(",", ":"), ensure_ascii=False
+    )
+
+
+def parse_bucket(text: str) -> BucketKey:
+    index, group = json.loads(text)
+    return BucketKey(index, tuple(group))
+
+
+def local_hour(moment: datetime, tz: tzinfo) -> datetime:
+    """Start (in UTC) of the hour containing `moment` on the wall clock of `tz`."""
+    local = moment.astimezone(tz)
+    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def domain_event(event: StoredEvent) -> Event:
+    return Event(
+        transaction_id=event.transaction_id,
+        code=event.code,
+        external_subscription_id=event.external_subscription_id,
+        timestamp=event.timestamp,
+        properties=event.properties,
+        precise_total_amount_cents=event.precise_total_amount_cents,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    status: str
+    reason: str | None
+    subscription: Subscription | None
+
+
+class _Context:
+    """What one unit of work has loaded: metrics, subscriptions, plans, time zones (cached)."""
+
+    def __init__(self, uow: UnitOfWork, organization_id: UUID) -> None:
+        self.uow = uow
+        self.organization_id = organization_id
+        self.metrics: dict[str, DomainMetric | None] = {}
+        self.subscriptions: dict[str, list[Subscription]] = {}
+        self.plans: dict[UUID, Plan] = {}
+        self.zones: dict[UUID, tzinfo] = {}
+        self._org_zone: tzinfo | None = None
+
+    def load_metrics(self, codes: Iterable[str]) -> None:
+        missing = {c for c in codes if c not in self.metrics}
+        if not missing:
+            return
+        found = self.uow.billable_metrics.live_by_codes(self.organization_id, missing)
+        for code in missing:
+            record = found.get(code)
+            self.metrics[code] = None if record is None else record.to_domain()
+
+    def load_subscriptions(self, external_ids: Iterable[str]) -> None:
+        missing = {e for e in external_ids if e not in self.subscriptions}
+        if not missing:
+            return
+        for e in missing:
+            self.subscriptions[e] = []
+        for sub in self.uow.subscriptions.for_external_ids(self.organization_id, missing):
+            self.subscriptions[sub.external_id].append(sub)
+
+    def plan(self, plan_id: UUID) -> Plan:
+        if plan_id not in self.plans:
+            stored = self.uow.plans.get_by_id(self.organization_id, plan_id)
+            assert stored is not None, f"subscription plan {plan_id} is missing"
+            self.plans[plan_id] = stored.plan
+        return self.plans[plan_id]
+
+    def load_zones(self, subscriptions: Iterable[Subscription]) -> None:
+        customers = {s.customer_id for s in subscriptions} - set(self.zones)
+        if not customers:
+            return
+        own = self.uow.customers.timezones(self.organization_id, customers)
+        for customer_id in customers:
+            name = own.get(customer_id)
+            self.zones[customer_id] = parse_timezone(name) if name else self.org_zone()
+
+    def org_zone(self) -> tzinfo:
+        if self._org_zone is None:
+            org = self.uow.organizations.get(self.organization_id)
+            self._org_zone = parse_timezone(org.timezone) if org and org.timezone else UTC
+        return self._org_zone
+
+
+def classify(context: _Context, event: StoredEvent) -> Outcome:
+    """Where `event` goes (see the module docstring for the order of the reasons)."""
+    metric = context.metrics.get(event.code)
+    if metric is None:
+        return Outcome(EVENT_UNMATCHED, UNKNOWN_METRIC_CODE, None)
+    candidates = context.subscriptions.get(event.external_subscription_id, [])
+    if not candidates:
+        return Outcome(EVENT_UNMATCHED, UNKNOWN_SUBSCRIPTION, None)
+    subscription = next((s for s in candidates if s.active_at(event.timestamp)), None)
+    if subscription is None:
+        return Outcome(EVENT_UNMATCHED, OUTSIDE_SUBSCRIPTION, None)
+    aggregator = aggregator_for(metric)
+    try:
+        aggregator.add(aggregator.init(), domain_event(event))
+    except DomainError as error:
+        return Outcome(EVENT_UNMATCHED, error.code, None)
+    return Outcome(EVENT_MATCHED, None, subscription)
+
+
+class UsageRecorder:
+    """Matches events and keeps the per-hour aggregates; always inside the caller's unit of
+    work (it never commits)."""
+
+    def __init__(self, now: Callable[[], datetime]) -> None:
+        self._now = now
+
+    def record(self, uow: UnitOfWork, organization_id: UUID, events: Sequence[StoredEvent]) -> None:
+        """Match new events (setting their status, reason and subscription) and add the
+        matched ones to the aggregates. Call before or after inserting them, same transaction."""
+        context = _Context(uow, organization_id)
+        for event, outcome in self._match_and_aggregate(context, events):
+            event.status = outcome.status
+            event.unmatched_reason = outcome.reason
+            event.subscription_id = outcome.subscription.id if outcome.subscription else None
+
+    def _match_and_aggregate(
+        self, context: _Context, events: Sequence[StoredEvent]
+    ) -> list[tuple[StoredEvent, Outcome]]:
+        context.load_metrics({e.code for e in events})
+        context.load_subscriptions({e.external_subscription_id for e in events})
+        outcomes = []
+        for event in events:
+            outcome = classify(context, event)
+            outcomes.append((event, outcome))
+        self._aggregate(context, [(e, o.subscription) for e, o in outcomes if o.subscription])
+        return outcomes
+
+    def _aggregate(
+        self, context: _Context, matched: Sequence[tuple[StoredEvent, Subscription]]
+    ) -> None:
+        if not matched:
+            return
+        subscriptions = {s.id: s for _, s in matched}
+        context.load_zones(subscriptions.values())
+        fresh: dict[AggregateKey, AggregateState[Any]] = {}
+        aggregators: dict[AggregateKey, Aggregator[Any]] = {}
+        for event, subscription in matched:
+            charges = [
+                c for c in context.plan(subscription.plan_id).charges if c.metric.code == event.code
+            ]
+            if not charges:
+                continue
+            hour = local_hour(event.timestamp, context.zones[subscription.customer_id])
+            domain = domain_event(event)
+            for charge in charges:
+                key = AggregateKey(
+                    subscription.id,
+                    UUID(charge.id),
+                    bucket_text(bucket_of(domain, charge.filter_specs, charge.pricing_group_keys)),
+                    hour,
+                )
+                aggregator = aggregators.get(key) or aggregator_for(charge.metric)
+                aggregators[key] = aggregator
+                fresh[key] = aggregator.add(fresh.get(key) or aggregator.init(), domain)
+        if not fresh:
+            return
+        uow, org = context.uow, context.organization_id
+        uow.usage_aggregates.lock(sorted({k.subscription_id for k in fresh}))
+        existing = uow.usage_aggregates.load(org, list(fresh))
+        merged = []
+        for key, state in fresh.items():
+            aggregator = aggregators[key]
+            stored = existing.get(key)
+            if stored is not None:
+                state = aggregator.merge(aggregator.load_state(stored.state), state)
+            merged.append(UsageAggregate(key, aggregator.dump_state(state), state.events_count))
+        uow.usage_aggregates.upsert(org, merged, self._now())
+
+    def rematch(
+        self,
+        uow: UnitOfWork,
+        organization_id: UUID,
+        external_id: str,
+        since: datetime | None = None,
+    ) -> int:
+        """Recompute one external id from the raw event log: statuses, subscriptions and
+        aggregates of its events with timestamp ≥ `since` (all when None). Returns the number
+        of events read. Same transaction as the caller's change."""
+        context = _Context(uow, organization_id)
+        context.load_subscriptions([external_id])
+        subscriptions = context.subscriptions[external_id]
+        uow.usage_aggregates.lock([s.id for s in subscriptions])
+        start = since
+        if since is not None:
+            # Aggregates are per local hour: start from the earliest hour `since` can touch.
+            context.load_zones(subscriptions)
+            hours = [local_hour(since, context.zones[s.customer_id]) for s in subscriptions]
+            start = min(hours, default=since)
+        for subscription in subscriptions:
+            uow.usage_aggregates.delete(organization_id, subscription.id, start)
+        after: tuple[datetime, str] | None = None
+        total = 0
+        while True:
+            chunk = uow.events.chunk_for_external_id(
+                organization_id, external_id, since=start, after=after, limit=REMATCH_CHUNK
+            )
+            if not chunk:
+                return total
+            total += len(chunk)
+            outcomes = self._match_and_aggregate(context, chunk)
+            changes = [
+                (e.id, o.status, o.reason, o.subscription.id if o.subscription else None)
+                for e, o in outcomes
+                if (e.status, e.unmatched_reason, e.subscription_id)
+                != (o.status, o.reason, o.subscription.id if o.subscription else None)
+            ]
+            if changes:
+                uow.events.set_matching(organization_id, changes)
+            after = (chunk[-1].timestamp, chunk[-1].transaction_id)
