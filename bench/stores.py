@@ -1,0 +1,198 @@
+"""Benchmark databases: one migrated template (organization, API key, metrics, customers),
+then a fresh copy per measured run, all removed at the end.
+
+SQLite: files under `var/bench/` (the real disk, not tmpfs, so commits pay a real write);
+a run copies the checkpointed template file. PostgreSQL: `releve_bench_tpl` and
+`releve_bench_run` on the server of `--pg-url`, the copy is `CREATE DATABASE … TEMPLATE`.
+"""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from uuid import UUID
+
+import sqlalchemy as sa
+
+from bench.data import Dataset, subscription_id
+from releve.adapters.sql.engine import create_engine, normalize_url
+from releve.adapters.sql.migrate import upgrade
+from releve.bootstrap import bootstrap
+from releve.settings import Settings
+
+TEMPLATE_DB = "releve_bench_tpl"
+RUN_DB = "releve_bench_run"
+
+
+@dataclass(frozen=True)
+class Tenant:
+    organization_id: UUID
+    api_key: str
+
+
+class BenchStore:
+    """`kind` is "sqlite" or "postgresql"; `pg_url` points at any database of the PG server."""
+
+    def __init__(self, kind: str, pg_url: str, workdir: Path) -> None:
+        self.kind = kind
+        self._pg_url = normalize_url(pg_url)
+        self._workdir = workdir
+        self._template: str | None = None
+        self._runs = 0
+
+    # -- databases ------------------------------------------------------------------------
+
+    def _pg(self, name: str) -> str:
+        return sa.engine.make_url(self._pg_url).set(database=name).render_as_string(False)
+
+    def _admin(self, statements: list[str]) -> None:
+        admin = create_engine(
+            self._pg_url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+        )
+        try:
+            with admin.connect() as c:
+                for statement in statements:
+                    c.exec_driver_sql(statement)
+        finally:
+            admin.dispose()
+
+    def prepare(self, dataset: Dataset) -> Tenant:
+        """Migrate the template and seed it through the services (as an operator would)."""
+        if self.kind == "postgresql":
+            self._admin(
+                [
+                    f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
+                    f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)',
+                    f'CREATE DATABASE "{TEMPLATE_DB}"',
+                ]
+            )
+            url = self._pg(TEMPLATE_DB)
+        else:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir.mkdir(parents=True)
+            url = f"sqlite:///{self._workdir / 'template.db'}"
+        engine = create_engine(url, poolclass=sa.pool.NullPool)
+        try:
+            upgrade(engine)
+            container = bootstrap(Settings(database_url=url), engine=engine)
+            created = container.organizations.create("Bench", default_currency="USD")
+            org = created.organization_id
+            for metric in dataset.metrics:
+                container.billable_metrics.create(org, metric)
+            for customer in dataset.customers:
+                container.customers.upsert(org, {"external_id": customer, "name": customer})
+            # Extension point: plans and subscriptions (one per customer, external id
+            # `subscription_id(customer)`) go here once the subscription services exist, so
+            # ingestion matches events and the current-usage and bill-run scenarios have work.
+            _ = subscription_id
+        finally:
+            engine.dispose()
+        if self.kind == "sqlite":
+            raw = sqlite3.connect(self._workdir / "template.db")
+            raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            raw.close()
+        self._template = url
+        return Tenant(org, created.api_key)
+
+    def fresh(self) -> str:
+        """The URL of a new copy of the template (the previous run's copy is replaced)."""
+        assert self._template is not None, "prepare() first"
+        self._runs += 1
+        if self.kind == "postgresql":
+            self._admin(
+                [
+                    f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
+                    f'CREATE DATABASE "{RUN_DB}" TEMPLATE "{TEMPLATE_DB}"',
+                ]
+            )
+            return self._pg(RUN_DB)
+        for old in self._workdir.glob("run.db*"):
+            old.unlink()
+        shutil.copyfile(self._workdir / "template.db", self._workdir / "run.db")
+        return f"sqlite:///{self._workdir / 'run.db'}"
+
+    def drop_all(self) -> None:
+        if self.kind == "postgresql":
+            self._admin(
+                [
+                    f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
+                    f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)',
+                ]
+            )
+        else:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+    def describe(self) -> str:
+        if self.kind == "postgresql":
+            engine = create_engine(self._pg_url, poolclass=sa.pool.NullPool)
+            try:
+                with engine.connect() as c:
+                    version = c.exec_driver_sql("SHOW server_version").scalar()
+                    sync = c.exec_driver_sql("SHOW synchronous_commit").scalar()
+                    fsync = c.exec_driver_sql("SHOW fsync").scalar()
+            finally:
+                engine.dispose()
+            return f"PostgreSQL {version} (synchronous_commit={sync}, fsync={fsync})"
+        return f"SQLite {sqlite3.sqlite_version} (WAL, synchronous=NORMAL)"
+
+
+class VerificationError(AssertionError):
+    """The store does not hold exactly what was sent: the benchmark must not report a figure."""
+
+
+def verify(url: str, dataset: Dataset, organization_id: UUID, *, label: str) -> None:
+    """Count, per-code counts, matched status and the exact sum of `bytes` must all match."""
+    engine = create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            org = organization_id.hex if engine.dialect.name == "sqlite" else organization_id
+            rows = c.execute(
+                sa.text(
+                    "SELECT code, unmatched_reason, count(*) FROM events "
+                    "WHERE organization_id = :org GROUP BY code, unmatched_reason"
+                ),
+                {"org": org},
+            ).all()
+            if engine.dialect.name == "sqlite":
+                bytes_sql = "SELECT coalesce(sum(json_extract(properties, '$.bytes')), 0)"
+            else:
+                bytes_sql = "SELECT coalesce(sum((properties->>'bytes')::numeric), 0)"
+            total_bytes = c.execute(
+                sa.text(
+                    f"{bytes_sql} FROM events WHERE organization_id = :org "
+                    "AND code = 'bandwidth_bytes'"
+                ),
+                {"org": org},
+            ).scalar()
+    finally:
+        engine.dispose()
+    by_code: Counter[str] = Counter()
+    reasons: Counter[str | None] = Counter()
+    for code, reason, n in rows:
+        by_code[code] += n
+        reasons[reason] += n
+    problems = []
+    if by_code != dataset.expected_by_code:
+        problems.append(f"events per code {dict(by_code)} != sent {dict(dataset.expected_by_code)}")
+    if reasons.get("unknown_metric_code"):
+        # Every metric exists, so no event may be left unmatched for its code. (Events are
+        # unmatched for their subscription until the template creates subscriptions.)
+        problems.append(f"{reasons['unknown_metric_code']} events unmatched: unknown_metric_code")
+    if int(total_bytes or 0) != dataset.expected_bytes:
+        problems.append(f"sum(bytes) {total_bytes} != sent {dataset.expected_bytes}")
+    # Extension point: once per-hour usage aggregates exist, compare them here with the
+    # dataset (sum per subscription × code × hour), so a fast but wrong ingest fails.
+    if problems:
+        raise VerificationError(f"{label}: " + "; ".join(problems))
+
+
+def count_events(url: str) -> int:
+    engine = create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as c:
+            return int(c.exec_driver_sql("SELECT count(*) FROM events").scalar() or 0)
+    finally:
+        engine.dispose()
