@@ -1,6 +1,6 @@
 """`python -m bench` (`make bench`): ingest benchmarks with their references, one Rich table.
 
-    python -m bench --quick                      # SQLite, 20,000 events, < 1 minute
+    python -m bench --quick                      # SQLite, 10,000 events, < 1 minute
     python -m bench --store postgresql           # PostgreSQL at --pg-url (its own databases)
     python -m bench --events 500000 --connections 8 --only raw,ingest
 
@@ -34,7 +34,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m bench", description=__doc__.split("\n")[0])
     p.add_argument("--store", choices=["sqlite", "postgresql"], default="sqlite")
     p.add_argument("--pg-url", default=os.environ.get("RELEVE_BENCH_PG_URL", DEFAULT_PG_URL))
-    p.add_argument("--events", type=int, help="events per run (default 100,000; quick 20,000)")
+    p.add_argument("--events", type=int, help="events per run (default 100,000; quick 10,000)")
     p.add_argument("--customers", type=int, help="customers (default 2,000; quick 200)")
     p.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections")
     p.add_argument("--loadgen-processes", type=int, default=1)
@@ -44,12 +44,12 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--only", help="comma-separated subset of: " + ",".join(s.key for s in SCENARIOS)
     )
-    p.add_argument("--quick", action="store_true", help="20,000 events, 200 customers")
+    p.add_argument("--quick", action="store_true", help="10,000 events, 200 customers")
     p.add_argument("--workdir", type=Path, default=Path("var") / "bench")
     p.add_argument("--py-spy", help="path to py-spy: profile the first HTTP ingest run")
     p.add_argument("--time-limit", type=float, help="seconds per load run at most (600; quick 60)")
     args = p.parse_args(argv)
-    args.events = args.events or (20_000 if args.quick else 100_000)
+    args.events = args.events or (10_000 if args.quick else 100_000)
     args.customers = args.customers or (200 if args.quick else 2_000)
     args.time_limit = args.time_limit or (60 if args.quick else 600)
     return args

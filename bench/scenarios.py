@@ -145,7 +145,7 @@ def _attach_py_spy(ctx: Context, pid: int) -> Any:
 
     out = ctx.workdir.parent / f"profile-ingest-{ctx.store.kind}.txt"
     ctx.notes.append(f"profile of the first (c) run: {out} (collapsed stacks, py-spy)")
-    duration = max(2, int(len(ctx.dataset.events) / 10_000))  # roughly the run's length
+    duration = max(2, min(30, len(ctx.dataset.events) // 2_000))  # within the first run
     return subprocess.Popen(
         [ctx.py_spy, "record", "--pid", str(pid), "--rate", "250", "--format", "raw",
          "--duration", str(duration), "--output", str(out), "--nonblocking"],

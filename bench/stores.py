@@ -61,6 +61,8 @@ class BenchStore:
 
     def prepare(self, dataset: Dataset) -> Tenant:
         """Migrate the template and seed it through the services (as an operator would)."""
+        shutil.rmtree(self._workdir, ignore_errors=True)
+        self._workdir.mkdir(parents=True)
         if self.kind == "postgresql":
             self._admin(
                 [
@@ -71,8 +73,6 @@ class BenchStore:
             )
             url = self._pg(TEMPLATE_DB)
         else:
-            shutil.rmtree(self._workdir, ignore_errors=True)
-            self._workdir.mkdir(parents=True)
             url = f"sqlite:///{self._workdir / 'template.db'}"
         engine = create_engine(url, poolclass=sa.pool.NullPool)
         try:
@@ -115,6 +115,10 @@ class BenchStore:
         return f"sqlite:///{self._workdir / 'run.db'}"
 
     def drop_all(self) -> None:
+        """Remove the databases and generated data; server logs stay for inspection."""
+        for path in self._workdir.glob("*"):
+            if path.suffix != ".log":
+                path.unlink()
         if self.kind == "postgresql":
             self._admin(
                 [
@@ -122,8 +126,6 @@ class BenchStore:
                     f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)',
                 ]
             )
-        else:
-            shutil.rmtree(self._workdir, ignore_errors=True)
 
     def describe(self) -> str:
         if self.kind == "postgresql":
