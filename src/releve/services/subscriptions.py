@@ -20,7 +20,7 @@ subscription and is the one place they hook in. No invoice is produced here.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from typing import Any
@@ -67,6 +67,8 @@ STATUSES = (
 )
 ON_TERMINATION_CREDIT_NOTE = ("credit", "refund", "offset", "skip")
 ON_TERMINATION_INVOICE = ("generate", "skip")
+# Called inside a unit of work, before its commit (see `SubscriptionService.__init__`).
+SubscriptionHook = Callable[[UnitOfWork, Subscription], None]
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,11 +179,19 @@ class SubscriptionService:
         clock: Clock,
         currencies: CurrencyCatalog,
         recorder: UsageRecorder | None = None,
+        *,
+        on_started: SubscriptionHook | None = None,
+        on_terminated: SubscriptionHook | None = None,
     ) -> None:
+        """`on_started` / `on_terminated` run inside the unit of work that activated or
+        terminated a subscription, before it commits (billing issues the start and final
+        invoices there, so they commit with the change or not at all)."""
         self._uow = uow
         self._clock = clock
         self._currencies = unnamed_currency(currencies)
         self._recorder = recorder or UsageRecorder(clock.now)
+        self._on_started = on_started or _no_hook
+        self._on_terminated = on_terminated or _no_hook
 
     # --- reads -------------------------------------------------------------------------------
 
@@ -309,6 +319,8 @@ class SubscriptionService:
                     result = current
                 else:
                     result = self._change_plan(uow, current, stored, plan_id, now, name)
+                if result.status == SUBSCRIPTION_ACTIVE and result is not current:
+                    self._hooks_on_start(uow, result)
                 view = self.view(uow, result)
                 uow.commit()
             return view
@@ -540,6 +552,7 @@ class SubscriptionService:
             if on_termination_invoice is not None:
                 subscription.on_termination_invoice = on_termination_invoice
             terminate_in(uow, self._recorder, subscription, now)
+            self._on_terminated(uow, subscription)
             view = self.view(uow, subscription)
             uow.commit()
         return view
@@ -552,6 +565,7 @@ class SubscriptionService:
         for subscription in uow.subscriptions.on_plans(organization_id, [plan_id]):
             if subscription.status in (SUBSCRIPTION_ACTIVE, SUBSCRIPTION_PENDING):
                 terminate_in(uow, self._recorder, subscription, now)
+                self._on_terminated(uow, subscription)
 
     def activate_due(self, now: datetime | None = None) -> list[Subscription]:
         """Activate every pending subscription whose start has come (all organizations): a
@@ -578,6 +592,17 @@ class SubscriptionService:
                 activated.append(result)
         return activated
 
+    def _hooks_on_start(self, uow: UnitOfWork, subscription: Subscription) -> None:
+        """Billing hooks of a subscription that just became active (and of the one it
+        replaced, when an upgrade or a downgrade ended it)."""
+        if subscription.previous_subscription_id is not None:
+            previous = uow.subscriptions.get_by_id(
+                subscription.organization_id, subscription.previous_subscription_id
+            )
+            if previous is not None and previous.status == SUBSCRIPTION_TERMINATED:
+                self._on_terminated(uow, previous)
+        self._on_started(uow, subscription)
+
     def _activate(self, uow: UnitOfWork, subscription: Subscription) -> None:
         org = subscription.organization_id
         start = subscription.subscription_at
@@ -593,3 +618,8 @@ class SubscriptionService:
         subscription.updated_at = self._clock.now()
         uow.subscriptions.update(subscription)
         self._recorder.rematch(uow, org, subscription.external_id, since=start)
+        self._hooks_on_start(uow, subscription)
+
+
+def _no_hook(uow: UnitOfWork, subscription: Subscription) -> None:
+    return None
