@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from releve.adapters.sql import tables
+from releve.adapters.sql import tables, tables_billing  # noqa: F401  (registers its tables)
 from releve.adapters.sql.migrate import current_revision, head_revision
 from releve.bootstrap import Container
 

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricRepository
 from releve.adapters.sql.repositories.customers import SqlCustomerRepository
 from releve.adapters.sql.repositories.events import SqlEventRepository
+from releve.adapters.sql.repositories.invoices import SqlInvoiceRepository
 from releve.adapters.sql.repositories.organizations import SqlOrganizationRepository
 from releve.adapters.sql.repositories.plans import SqlPlanRepository
 from releve.adapters.sql.repositories.subscriptions import SqlSubscriptionRepository
@@ -53,6 +54,7 @@ class SqlUnitOfWork:
         self.plans = SqlPlanRepository(connection)
         self.subscriptions = SqlSubscriptionRepository(connection)
         self.usage_aggregates = SqlUsageAggregateRepository(connection)
+        self.invoices = SqlInvoiceRepository(connection)
         return self
 
     def __exit__(
