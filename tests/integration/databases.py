@@ -1,7 +1,7 @@
 """Fresh migrated databases for tests: SQLite files by default, PostgreSQL on request.
 
 `RELEVE_TEST_DATABASE_URL=postgresql://…/test` switches to PostgreSQL. Each pytest-xdist worker
-migrates one template database per session (`releve_tpl_<worker>`), and every test gets its own
+migrates one template database per session (`releve_tpl_<worker>_<pid>`), and every test gets its own
 `CREATE DATABASE … TEMPLATE` copy, dropped afterwards — the schema always comes from the
 migrations, and a copy costs milliseconds. On SQLite the template is a migrated file copied per
 test.
@@ -57,7 +57,8 @@ class DatabaseFactory:
         if self._template is not None:
             return self._template
         if PG_URL:
-            name = f"releve_tpl_{_worker()}"
+            # The pid keeps concurrent suites (two checkouts, a developer and CI) apart.
+            name = f"releve_tpl_{_worker()}_{os.getpid()}"
             admin = self._admin()
             with admin.connect() as c:
                 c.exec_driver_sql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
