@@ -29,7 +29,7 @@ from releve.services.ports import Clock
 from releve.services.subscriptions import SubscriptionService
 from releve.services.taxes import TaxService
 from releve.services.usage import CurrentUsageService
-from releve.services.usage_recording import UsageRecorder
+from releve.services.usage_recording import AggregateRebuilder, UsageRecorder
 from releve.settings import Settings
 
 
@@ -49,6 +49,7 @@ class Container:
     subscriptions: SubscriptionService
     usage: CurrentUsageService
     usage_recorder: UsageRecorder
+    aggregates: AggregateRebuilder
 
     @property
     def demo(self) -> DemoService:
@@ -100,4 +101,5 @@ def bootstrap(
         subscriptions=SubscriptionService(uow, clock, currency, recorder),
         usage=CurrentUsageService(uow, clock),
         usage_recorder=recorder,
+        aggregates=AggregateRebuilder(uow, recorder),
     )

@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 app = typer.Typer(help="Relevé — usage-based billing.", no_args_is_help=True)
 organizations_app = typer.Typer(help="Manage organizations.", no_args_is_help=True)
 app.add_typer(organizations_app, name="organizations")
+aggregates_app = typer.Typer(help="Usage aggregates.", no_args_is_help=True)
+app.add_typer(aggregates_app, name="aggregates")
 events_app = typer.Typer(help="Usage events.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 console = Console(stderr=True)
@@ -207,3 +209,37 @@ def _demo(container: Container, if_empty: bool) -> None:
     typer.echo(f"API docs:      {settings.public_url}/docs")
     typer.echo(f"Demo API key:  {api_key}")
     typer.echo(f"Portal link:   {settings.public_url}/portal/{token}")
+
+
+@aggregates_app.command("rebuild")
+def aggregates_rebuild(
+    organization: Annotated[
+        str | None, typer.Option("--organization", help="Only this organization id.")
+    ] = None,
+) -> None:
+    """Recompute every usage aggregate (and event match) from the raw event log."""
+    from uuid import UUID
+
+    from rich.progress import Progress
+
+    with _container() as container:
+        container.migrate()
+        rebuilder = container.aggregates
+        if organization is not None:
+            try:
+                org_ids = [UUID(organization)]
+            except ValueError:
+                console.print(f"[red]invalid organization id:[/red] {organization}")
+                raise typer.Exit(1) from None
+        else:
+            org_ids = rebuilder.organizations()
+        work = [(org, ext) for org in org_ids for ext in rebuilder.external_ids(org)]
+        events = 0
+        with Progress(console=console) as progress:
+            task = progress.add_task("Rebuilding aggregates", total=len(work))
+            for org, external_id in work:
+                events += rebuilder.rebuild(org, external_id)
+                progress.advance(task)
+    typer.echo(
+        json.dumps({"organizations": len(org_ids), "subscriptions": len(work), "events": events})
+    )

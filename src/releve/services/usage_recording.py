@@ -39,7 +39,7 @@ from releve.domain.metering import BillableMetric as DomainMetric
 from releve.domain.periods import parse_timezone
 from releve.domain.plans import Plan
 from releve.domain.usage import Event
-from releve.services.ports import UnitOfWork
+from releve.services.ports import UnitOfWork, UnitOfWorkFactory
 from releve.services.records import (
     EVENT_MATCHED,
     EVENT_UNMATCHED,
@@ -51,6 +51,7 @@ from releve.services.records import (
     Subscription,
     UsageAggregate,
 )
+from releve.services.transactions import retry_on_conflict
 
 REMATCH_CHUNK = 1000
 
@@ -273,3 +274,39 @@ class UsageRecorder:
             if changes:
                 uow.events.set_matching(organization_id, changes)
             after = (chunk[-1].timestamp, chunk[-1].transaction_id)
+
+
+class AggregateRebuilder:
+    """`releve aggregates rebuild`: recompute every aggregate and event match from the raw log.
+
+    One external id per transaction (delete its aggregates, re-read its events in chunks of
+    `REMATCH_CHUNK`, re-aggregate), so a rebuild never holds one huge transaction and can run
+    beside live ingestion: an ingest of the same subscription waits for that external id's
+    transaction (advisory lock on PostgreSQL, the write lock on SQLite).
+    """
+
+    def __init__(self, uow: UnitOfWorkFactory, recorder: UsageRecorder) -> None:
+        self._uow = uow
+        self._recorder = recorder
+
+    def organizations(self) -> list[UUID]:
+        with self._uow(read_only=True) as uow:
+            return uow.organizations.ids()
+
+    def external_ids(self, organization_id: UUID) -> list[str]:
+        """Every external id with events or subscriptions, sorted."""
+        with self._uow(read_only=True) as uow:
+            ids = uow.events.external_ids(organization_id)
+            ids |= uow.subscriptions.external_ids(organization_id)
+        return sorted(ids)
+
+    def rebuild(self, organization_id: UUID, external_id: str) -> int:
+        """Rebuild one external id; returns how many events were read."""
+
+        def attempt() -> int:
+            with self._uow() as uow:
+                count = self._recorder.rematch(uow, organization_id, external_id)
+                uow.commit()
+            return count
+
+        return retry_on_conflict(attempt)

@@ -163,8 +163,16 @@ class SqlEventRepository:
         if since is not None:
             query = query.where(events.c.timestamp >= since)
         if after is not None:
+            # Spelled out (not a row-value comparison) so the timestamp binds through its
+            # column type: SQLite stores it as fixed-width text.
+            moment, transaction_id = after
             query = query.where(
-                sa.tuple_(events.c.timestamp, events.c.transaction_id) > sa.tuple_(*after)
+                sa.or_(
+                    events.c.timestamp > moment,
+                    sa.and_(
+                        events.c.timestamp == moment, events.c.transaction_id > transaction_id
+                    ),
+                )
             )
         query = query.order_by(events.c.timestamp, events.c.transaction_id).limit(limit)
         return [to_record(StoredEvent, r) for r in self._c.execute(query)]

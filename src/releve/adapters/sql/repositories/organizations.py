@@ -33,6 +33,15 @@ class SqlOrganizationRepository:
         ).first()
         return to_record(Organization, row) if row else None
 
+    def ids(self) -> list[UUID]:
+        return list(
+            self._c.execute(
+                sa.select(organizations.c.id).order_by(
+                    organizations.c.created_at, organizations.c.id
+                )
+            ).scalars()
+        )
+
     def count(self) -> int:
         return int(
             self._c.execute(sa.select(sa.func.count()).select_from(organizations)).scalar_one()

@@ -105,3 +105,12 @@ class SqlSubscriptionRepository:
             .order_by(subs.c.subscription_at, subs.c.id)
         )
         return [to_record(Subscription, r) for r in rows]
+
+    def external_ids(self, organization_id: UUID) -> set[str]:
+        return set(
+            self._c.execute(
+                sa.select(subs.c.external_id)
+                .where(subs.c.organization_id == organization_id)
+                .distinct()
+            ).scalars()
+        )
