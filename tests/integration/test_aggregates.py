@@ -209,3 +209,45 @@ def test_rebuild_reproduces_the_aggregates_exactly(
     assert summary == {"organizations": 1, "subscriptions": 3, "events": 220}
     assert snapshot(engine) == before
     assert container.usage.current_usage(org_id, "cus_1", "a") == usage_before
+
+
+def test_concurrent_ingests_into_the_same_hour_lose_no_increment(
+    container: Container, org: tuple[UUID, str]
+) -> None:
+    import threading
+
+    org_id = org[0]
+    setup_plan(container, org_id)
+    subscribe(container, org_id, "hot")
+    errors: list[BaseException] = []
+    barrier = threading.Barrier(6)
+
+    def worker(k: int) -> None:
+        barrier.wait()
+        try:
+            for b in range(5):
+                container.events.ingest_batch(
+                    org_id,
+                    [
+                        {
+                            "transaction_id": f"w{k}_{b}_{i}",
+                            "external_subscription_id": "hot",
+                            "code": "sum",
+                            "timestamp": "2024-03-10T10:30:00Z",
+                            "properties": {"value": 1},
+                        }
+                        for i in range(10)
+                    ],
+                )
+        except BaseException as exc:  # collected and asserted below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in range(6)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    usage = container.usage.current_usage(org_id, "cus_1", "hot")
+    (fee,) = next(c for c in usage.charges if c.charge.metric.code == "sum").fees
+    assert (fee.units, fee.events_count) == (Decimal(300), 300)

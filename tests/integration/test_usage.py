@@ -36,11 +36,15 @@ def plan(api: TestClient, charges: list[dict[str, Any]], code: str = "p") -> Non
 
 
 def subscribe(
-    api: TestClient, external_id: str = "sub_1", at: str = "2024-03-01T00:00:00Z", **extra: Any
+    api: TestClient,
+    external_id: str = "sub_1",
+    at: str = "2024-03-01T00:00:00Z",
+    plan_code: str = "p",
+    **extra: Any,
 ) -> None:
     body = {
         "external_customer_id": "cus_1",
-        "plan_code": "p",
+        "plan_code": plan_code,
         "external_id": external_id,
         "subscription_at": at,
         **extra,
@@ -339,3 +343,70 @@ def test_current_usage_is_404_unless_the_customers_active_subscription(api: Test
     r = api.get("/api/v1/customers/cus_1/current_usage")
     assert r.status_code == 422
     assert r.json()["error_details"] == {"external_subscription_id": ["value_is_mandatory"]}
+
+
+def test_upgrade_and_termination_move_events_between_subscriptions(
+    api: TestClient, clock: Any
+) -> None:
+    from datetime import UTC, datetime
+
+    metric(api, "calls", "count_agg")
+    charge = {"billable_metric_code": "calls", "charge_model": "standard"}
+    plan(api, [{**charge, "properties": {"amount": "1"}}])
+    plan(api, [{**charge, "properties": {"amount": "2"}}], code="big")
+    api.put("/api/v1/plans/big", json={"plan": {"amount_cents": 5000}})
+    subscribe(api)
+    send(api, [ev("before", "calls", 10)])
+    clock.set(datetime(2024, 3, 12, tzinfo=UTC))
+    subscribe(api, plan_code="big")  # upgrade on the 12th
+    clock.set(datetime(2024, 3, 15, 12, tzinfo=UTC))
+    # A late event of the 11th belongs to the old subscription; the 13th to the new one.
+    send(api, [ev("late", "calls", 11), ev("after", "calls", 13)])
+    events = {e["transaction_id"]: e for e in api.get("/api/v1/events").json()["events"]}
+    assert events["before"]["lago_subscription_id"] == events["late"]["lago_subscription_id"]
+    assert events["after"]["lago_subscription_id"] != events["late"]["lago_subscription_id"]
+    calls = by_code(usage(api))["calls"]
+    assert (calls["units"], calls["amount_cents"]) == ("1", 200)  # the new plan's price
+    # Terminating at 12:00 on the 15th: a later event is outside any subscription.
+    assert api.delete("/api/v1/subscriptions/sub_1").status_code == 200
+    late = send(api, [ev("tooLate", "calls", 15, hour=13)])[0]
+    assert (late["status"], late["unmatched_reason"]) == ("unmatched", "outside_subscription")
+
+
+def test_changing_a_plan_recomputes_its_subscriptions_usage(api: TestClient) -> None:
+    metric(api, "api", "count_agg", filters=[{"key": "region", "values": ["eu", "us"]}])
+    plan(
+        api,
+        [
+            {
+                "billable_metric_code": "api",
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+            }
+        ],
+    )
+    subscribe(api)
+    send(api, [ev("eu", "api", 2, region="eu"), ev("us", "api", 2, region="us")])
+    assert by_code(usage(api))["api"]["amount_cents"] == 200
+    current = api.get("/api/v1/plans/p").json()["plan"]["charges"][0]
+    r = api.put(
+        "/api/v1/plans/p",
+        json={
+            "plan": {
+                "charges": [
+                    {
+                        "id": current["lago_id"],
+                        "billable_metric_code": "api",
+                        "charge_model": "standard",
+                        "properties": {"amount": "1"},
+                        "filters": [{"values": {"region": ["us"]}, "properties": {"amount": "3"}}],
+                    }
+                ]
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    # The existing events are re-bucketed: us 1 × 3 + default (eu) 1 × 1 = 4.00
+    api_usage = by_code(usage(api))["api"]
+    assert api_usage["amount_cents"] == 400
+    assert [f["units"] for f in api_usage["filters"]] == ["1", "1"]
