@@ -54,7 +54,13 @@ class Container:
     @property
     def demo(self) -> DemoService:
         return DemoService(
-            self.organizations, self.billable_metrics, self.customers, self.events, self.clock
+            self.organizations,
+            self.billable_metrics,
+            self.customers,
+            self.events,
+            self.clock,
+            plans=self.plans,
+            subscriptions=self.subscriptions,
         )
 
     @property

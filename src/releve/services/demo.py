@@ -1,7 +1,9 @@
 """The demo seed behind `releve demo` and `make run`: one organization with a few metrics,
 customers and a month of events, through the same services as the API.
 
-The full multi-vertical demo (plans, subscriptions, invoices) comes with those features.
+Each customer subscribes (from the first day of the events) to the "Starter" plan, which prices
+the three metrics with standard, graduated and package charges, so current usage has amounts.
+The full multi-vertical demo (invoices, wallets) comes with those features.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from releve.services.billable_metrics import BillableMetricService
 from releve.services.customers import CustomerService
 from releve.services.events import EventService
 from releve.services.organizations import OrganizationService
+from releve.services.plans import PlanService
 from releve.services.ports import Clock
+from releve.services.subscriptions import SubscriptionService
 
 DEMO_ORGANIZATION = "Relevé Demo"
 METRICS = (
@@ -44,6 +48,42 @@ CUSTOMERS = (
 )
 
 
+PLAN = {
+    "name": "Starter",
+    "code": "starter",
+    "interval": "monthly",
+    "amount_cents": 4900,
+    "amount_currency": "EUR",
+    "charges": [
+        {
+            "billable_metric_code": "api_calls",
+            "charge_model": "graduated",
+            "properties": {
+                "graduated_ranges": [
+                    {"from_value": 0, "to_value": 50, "per_unit_amount": "0", "flat_amount": "0"},
+                    {
+                        "from_value": 51,
+                        "to_value": None,
+                        "per_unit_amount": "0.02",
+                        "flat_amount": "0",
+                    },
+                ]
+            },
+        },
+        {
+            "billable_metric_code": "storage_gb",
+            "charge_model": "standard",
+            "properties": {"amount": "0.10"},
+        },
+        {
+            "billable_metric_code": "seats",
+            "charge_model": "package",
+            "properties": {"amount": "20", "package_size": 5, "free_units": 0},
+        },
+    ],
+}
+
+
 @dataclass(frozen=True, slots=True)
 class DemoSeed:
     organization_id: UUID
@@ -60,12 +100,16 @@ class DemoService:
         customers: CustomerService,
         events: EventService,
         clock: Clock,
+        plans: PlanService | None = None,
+        subscriptions: SubscriptionService | None = None,
     ) -> None:
         self._organizations = organizations
         self._metrics = metrics
         self._customers = customers
         self._events = events
         self._clock = clock
+        self._plans = plans
+        self._subscriptions = subscriptions
 
     def seed(self, *, api_key: str | None = None, days: int = 30, seed: int = 7) -> DemoSeed:
         """Create the demo organization and its data; deterministic for a given `seed`."""
@@ -79,6 +123,18 @@ class DemoService:
             self._customers.upsert(org, customer)
         rng = random.Random(seed)
         now = self._clock.now()
+        if self._plans is not None and self._subscriptions is not None:
+            self._plans.create(org, PLAN)
+            for customer in CUSTOMERS:
+                self._subscriptions.create(
+                    org,
+                    {
+                        "external_customer_id": customer["external_id"],
+                        "external_id": customer["external_id"],
+                        "plan_code": PLAN["code"],
+                        "subscription_at": (now - timedelta(days=days)).isoformat(),
+                    },
+                )
         batch: list[dict[str, object]] = []
         total = 0
         for customer in CUSTOMERS:
