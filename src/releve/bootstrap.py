@@ -18,6 +18,8 @@ from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
 from releve.services.analytics import AnalyticsService
 from releve.services.billable_metrics import BillableMetricService
+from releve.services.billing import BillingService
+from releve.services.billing_queries import InvoiceQueries
 from releve.services.customers import CustomerService
 from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
@@ -49,6 +51,8 @@ class Container:
     subscriptions: SubscriptionService
     usage: CurrentUsageService
     usage_recorder: UsageRecorder
+    billing: BillingService
+    invoices: InvoiceQueries
     aggregates: AggregateRebuilder
 
     @property
@@ -92,6 +96,7 @@ def bootstrap(
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)
     recorder = UsageRecorder(clock.now)
+    billing = BillingService(uow, clock)
     return Container(
         settings=settings,
         engine=engine,
@@ -104,8 +109,17 @@ def bootstrap(
         events=EventService(uow, clock, recorder=recorder),
         portal=PortalService(uow, clock),
         plans=PlanService(uow, clock, currency, recorder),
-        subscriptions=SubscriptionService(uow, clock, currency, recorder),
+        subscriptions=SubscriptionService(
+            uow,
+            clock,
+            currency,
+            recorder,
+            on_started=billing.on_subscription_started,
+            on_terminated=billing.on_subscription_terminated,
+        ),
         usage=CurrentUsageService(uow, clock),
         usage_recorder=recorder,
+        billing=billing,
+        invoices=InvoiceQueries(uow, clock),
         aggregates=AggregateRebuilder(uow, recorder),
     )

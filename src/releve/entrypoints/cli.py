@@ -66,13 +66,78 @@ def serve(
     import uvicorn
 
     from releve.entrypoints.api.app import create_app
+    from releve.entrypoints.scheduler import BillingScheduler
 
     with _container() as container:
         container.migrate()
         container.apply_startup_settings()
-        # The billing scheduler arrives with invoicing; --no-scheduler is accepted already.
+        scheduler = None if no_scheduler else BillingScheduler(container)
+        if scheduler is not None:
+            scheduler.start()
+            console.print(f"billing scheduler: every {scheduler.interval:g} s")
         console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
-        uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+        try:
+            uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+        finally:
+            if scheduler is not None:
+                scheduler.stop()
+
+
+@app.command()
+def bill(
+    at: Annotated[
+        str | None,
+        typer.Option(help="ISO 8601 instant with an offset (default: now); not in the future."),
+    ] = None,
+) -> None:
+    """Run the billing job once: close the periods due at AT and issue their invoices."""
+    from datetime import datetime
+
+    from rich.table import Table
+
+    from releve.services.errors import ValidationFailed
+
+    moment = None
+    if at is not None:
+        try:
+            moment = datetime.fromisoformat(at)
+        except ValueError:
+            moment = None
+        if moment is None or moment.tzinfo is None:
+            console.print(f"[red]--at must be an ISO 8601 instant with an offset:[/red] {at}")
+            raise typer.Exit(2)
+    with _container() as container:
+        container.migrate()
+        try:
+            run = container.billing.bill_due(moment)
+        except ValidationFailed as exc:
+            console.print(f"[red]invalid:[/red] {exc.error_details}")
+            raise typer.Exit(2) from None
+    out = Console()
+    table = Table(title=f"Billing run at {run.at.isoformat()}")
+    for column in ("Invoice", "Status", "Issuing date", "Currency", "Total (minor units)"):
+        table.add_column(column, justify="right" if column.startswith("Total") else "left")
+    for invoice in run.issued:
+        table.add_row(
+            invoice.number or "(draft)",
+            invoice.status,
+            invoice.issuing_date.isoformat(),
+            invoice.currency,
+            str(invoice.total_amount_cents),
+        )
+    out.print(table)
+    totals = ", ".join(
+        f"{code} {cents}" for code, cents in sorted(run.totals_by_currency().items())
+    )
+    out.print(
+        f"{len(run.issued)} invoice(s) issued"
+        + (f"; totals: {totals}" if totals else "")
+        + (f"; {run.skipped} already billed" if run.skipped else "")
+    )
+    for error in run.errors:
+        console.print(f"[red]error:[/red] {error}")
+    if run.errors:
+        raise typer.Exit(1)
 
 
 @organizations_app.command("create")

@@ -12,6 +12,8 @@ from releve.entrypoints.api.routes import (
     billable_metrics,
     customers,
     events,
+    fees,
+    invoices,
     plans,
     subscriptions,
     taxes,
@@ -37,7 +39,17 @@ def create_app(container: Container | None = None) -> FastAPI:
     )
     app.state.container = container
     errors.install(app)
-    for module in (events, usage, customers, taxes, billable_metrics, plans, subscriptions):
+    for module in (
+        events,
+        usage,
+        customers,
+        taxes,
+        billable_metrics,
+        plans,
+        subscriptions,
+        invoices,
+        fees,
+    ):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)
 

@@ -1,0 +1,74 @@
+"""The billing scheduler of `releve serve`: a daemon thread that closes due periods.
+
+Every `interval` seconds (env `RELEVE_SCHEDULER_INTERVAL`, default 60) it activates pending
+subscriptions whose start has come, then runs `BillingService.bill_due`. Several processes may
+run it at once: each invoice period is unique in the database, so the loser of a race skips
+it, and numbers stay gapless. A failing tick is logged and the next one runs as usual.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from releve.bootstrap import Container
+
+log = logging.getLogger(__name__)
+DEFAULT_INTERVAL_SECONDS = 60.0
+INTERVAL_ENV = "RELEVE_SCHEDULER_INTERVAL"
+
+
+def interval_from_env() -> float:
+    """The tick interval in seconds; a missing, non-numeric or non-positive value → 60."""
+    raw = os.environ.get(INTERVAL_ENV)
+    if not raw:
+        return DEFAULT_INTERVAL_SECONDS
+    try:
+        value = float(raw)
+    except ValueError:
+        log.warning(
+            "%s=%r is not a number; using %s s", INTERVAL_ENV, raw, DEFAULT_INTERVAL_SECONDS
+        )
+        return DEFAULT_INTERVAL_SECONDS
+    return value if value > 0 else DEFAULT_INTERVAL_SECONDS
+
+
+def tick(container: Container) -> None:
+    """One scheduler round (activations, then billing); never raises."""
+    try:
+        container.subscriptions.activate_due()
+    except Exception:
+        log.exception("scheduler: activating pending subscriptions failed")
+    try:
+        run = container.billing.bill_due()
+    except Exception:
+        log.exception("scheduler: billing run failed")
+        return
+    if run.issued or run.errors:
+        log.info("scheduler: %d invoice(s) issued, %d error(s)", len(run.issued), len(run.errors))
+
+
+class BillingScheduler:
+    """Start with `start()`, stop with `stop()` (waits for the current tick to end)."""
+
+    def __init__(self, container: Container, interval: float | None = None) -> None:
+        self._container = container
+        self.interval = interval if interval is not None else interval_from_env()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="releve-billing", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def _loop(self) -> None:
+        while not self._stop.is_set():
+            tick(self._container)
+            self._stop.wait(self.interval)

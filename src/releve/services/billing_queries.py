@@ -1,0 +1,319 @@
+"""Invoices and fees as the API reads them (Lago's GET/PUT /invoices, GET /fees).
+
+Only invoices a customer can see are listed: draft, finalized and voided (`closed` periods are
+internal). Another organization's invoice or fee is not found. `PUT` changes `payment_status`
+(finalized invoices only, as in Lago) and `metadata`; anything else that touches an invoice's
+amounts is refused: 405 `invoice_not_editable` once finalized, 422 `cannot_be_updated` on a
+draft (drafts are refreshed by billing, never edited by hand).
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from releve.domain.errors import DomainError
+from releve.services.billing_ports import (
+    BillingUnitOfWork,
+    BillingUnitOfWorkFactory,
+    FeeFilter,
+    InvoiceFilter,
+)
+from releve.services.billing_records import (
+    INVOICE_DRAFT,
+    INVOICE_FINALIZED,
+    INVOICE_TYPES,
+    PAYMENT_STATUSES,
+    PAYMENT_SUCCEEDED,
+    VISIBLE_STATUSES,
+    AppliedTax,
+    Fee,
+    Invoice,
+    InvoiceSubscription,
+)
+from releve.services.errors import NotFound, ValidationFailed
+from releve.services.pagination import Page, PageRequest
+from releve.services.ports import Clock
+from releve.services.records import Customer, Organization, Subscription
+from releve.services.transactions import retry_on_conflict
+from releve.services.validation import Errors
+
+FEE_TYPES = ("subscription", "charge", "commitment", "add_on", "credit", "adjustment")
+UPDATABLE = ("payment_status", "metadata")
+
+
+class NotAllowed(DomainError):
+    """A state transition Lago answers with 405 Method Not Allowed."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code.replace("_", " "), code=code)
+
+
+@dataclass(frozen=True, slots=True)
+class BilledSubscription:
+    link: InvoiceSubscription
+    subscription: Subscription
+    plan_code: str
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceView:
+    invoice: Invoice
+    organization: Organization
+    customer: Customer
+    subscriptions: tuple[BilledSubscription, ...]
+    fees: tuple[Fee, ...]
+    applied_taxes: tuple[AppliedTax, ...]
+    today: date
+
+    @property
+    def payment_overdue(self) -> bool:
+        i = self.invoice
+        return (
+            i.status == INVOICE_FINALIZED
+            and i.payment_status != PAYMENT_SUCCEEDED
+            and i.payment_due_date < self.today
+        )
+
+    def external_subscription_id(self, fee: Fee) -> str | None:
+        for billed in self.subscriptions:
+            if billed.subscription.id == fee.subscription_id:
+                return billed.subscription.external_id
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class FeeView:
+    fee: Fee
+    invoice: InvoiceView
+
+    @property
+    def true_up_fee_id(self) -> UUID | None:
+        return next(
+            (f.id for f in self.invoice.fees if f.true_up_parent_fee_id == self.fee.id), None
+        )
+
+
+def _date(errors: Errors, field: str, value: str | None) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        errors.add(field, "invalid_date")
+        return None
+
+
+def _uuid(value: str, resource: str) -> UUID:
+    try:
+        return UUID(value)
+    except ValueError:
+        raise NotFound(resource) from None
+
+
+class InvoiceQueries:
+    def __init__(self, uow: BillingUnitOfWorkFactory, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def _views(self, uow: BillingUnitOfWork, invoices: list[Invoice]) -> list[InvoiceView]:
+        ids = [i.id for i in invoices]
+        fees = uow.invoices.fees_for(ids)
+        taxes = uow.invoices.taxes_for(ids)
+        links = uow.invoices.links_for(ids)
+        today = self._clock.now().date()
+        views = []
+        for invoice in invoices:
+            organization = uow.organizations.get(invoice.organization_id)
+            customer = uow.customers.get_by_id(invoice.customer_id)
+            assert organization is not None and customer is not None
+            billed = []
+            for link in links[invoice.id]:
+                subscription = uow.subscriptions.get_by_id(
+                    invoice.organization_id, link.subscription_id
+                )
+                assert subscription is not None
+                plan = uow.plans.get_by_id(invoice.organization_id, subscription.plan_id)
+                billed.append(
+                    BilledSubscription(link, subscription, plan.plan.code if plan else "")
+                )
+            views.append(
+                InvoiceView(
+                    invoice,
+                    organization,
+                    customer,
+                    tuple(billed),
+                    tuple(fees[invoice.id]),
+                    tuple(taxes[invoice.id]),
+                    today,
+                )
+            )
+        return views
+
+    def _get(self, uow: BillingUnitOfWork, organization_id: UUID, lago_id: str) -> Invoice:
+        invoice = uow.invoices.get(organization_id, _uuid(lago_id, "invoice"))
+        if invoice is None or invoice.status not in VISIBLE_STATUSES:
+            raise NotFound("invoice")
+        return invoice
+
+    def get(self, organization_id: UUID, lago_id: str) -> InvoiceView:
+        with self._uow(read_only=True) as uow:
+            return self._views(uow, [self._get(uow, organization_id, lago_id)])[0]
+
+    def list(
+        self,
+        organization_id: UUID,
+        page: PageRequest,
+        *,
+        external_customer_id: str | None = None,
+        status: str | None = None,
+        payment_status: str | None = None,
+        invoice_type: str | None = None,
+        issuing_date_from: str | None = None,
+        issuing_date_to: str | None = None,
+    ) -> Page[InvoiceView]:
+        errors = Errors()
+        if status is not None and status not in VISIBLE_STATUSES:
+            errors.add("status", "value_is_invalid")
+        if payment_status is not None and payment_status not in PAYMENT_STATUSES:
+            errors.add("payment_status", "value_is_invalid")
+        if invoice_type is not None and invoice_type not in INVOICE_TYPES:
+            errors.add("invoice_type", "value_is_invalid")
+        start = _date(errors, "issuing_date_from", issuing_date_from)
+        end = _date(errors, "issuing_date_to", issuing_date_to)
+        if errors:
+            raise ValidationFailed(errors.details)
+        with self._uow(read_only=True) as uow:
+            customer_id = None
+            if external_customer_id is not None:
+                customer = uow.customers.get(organization_id, external_customer_id)
+                if customer is None:
+                    return Page([], page, 0)
+                customer_id = customer.id
+            filters = InvoiceFilter(
+                statuses=(status,) if status else VISIBLE_STATUSES,
+                customer_id=customer_id,
+                payment_status=payment_status,
+                invoice_type=invoice_type,
+                issuing_date_from=start,
+                issuing_date_to=end,
+            )
+            items, total = uow.invoices.list_invoices(organization_id, filters, page)
+            return Page(self._views(uow, items), page, total)
+
+    def update(self, organization_id: UUID, lago_id: str, values: Mapping[str, Any]) -> InvoiceView:
+        """Lago's PUT /invoices/{id}: `payment_status` and `metadata` only (module docstring)."""
+        errors = Errors()
+        payment_status = values.get("payment_status")
+        if "payment_status" in values and payment_status not in PAYMENT_STATUSES:
+            errors.add("payment_status", "value_is_invalid")
+        metadata = values.get("metadata")
+        if metadata is not None and not (
+            isinstance(metadata, list)
+            and all(
+                isinstance(m, Mapping) and isinstance(m.get("key"), str) and "value" in m
+                for m in metadata
+            )
+        ):
+            errors.add("metadata", "value_is_invalid")
+        others = sorted(k for k in values if k not in UPDATABLE)
+
+        def attempt() -> InvoiceView:
+            with self._uow() as uow:
+                invoice = self._get(uow, organization_id, lago_id)
+                if others and invoice.status != INVOICE_DRAFT:
+                    raise NotAllowed("invoice_not_editable")
+                problems = {k: list(v) for k, v in errors.details.items()}
+                for key in others:
+                    problems.setdefault(key, []).append("cannot_be_updated")
+                if problems:
+                    raise ValidationFailed(problems)
+                if payment_status is not None and invoice.status != INVOICE_FINALIZED:
+                    raise NotAllowed("invoice_not_finalized")
+                now = self._clock.now()
+                if payment_status is not None:
+                    invoice.payment_status = str(payment_status)
+                if metadata is not None:
+                    invoice.metadata = _merge_metadata(invoice.metadata, metadata)
+                invoice.updated_at = now
+                uow.invoices.update(invoice)
+                view = self._views(uow, [invoice])[0]
+                uow.commit()
+            return view
+
+        return retry_on_conflict(attempt)
+
+    # --- fees --------------------------------------------------------------------------------
+
+    def get_fee(self, organization_id: UUID, lago_id: str) -> FeeView:
+        with self._uow(read_only=True) as uow:
+            fee = uow.invoices.get_fee(organization_id, _uuid(lago_id, "fee"))
+            if fee is None:
+                raise NotFound("fee")
+            invoice = uow.invoices.get(organization_id, fee.invoice_id)
+            if invoice is None or invoice.status not in VISIBLE_STATUSES:
+                raise NotFound("fee")
+            return FeeView(fee, self._views(uow, [invoice])[0])
+
+    def list_fees(
+        self,
+        organization_id: UUID,
+        page: PageRequest,
+        *,
+        fee_type: str | None = None,
+        external_subscription_id: str | None = None,
+        external_customer_id: str | None = None,
+        payment_status: str | None = None,
+        event_transaction_id: str | None = None,
+    ) -> Page[FeeView]:
+        errors = Errors()
+        if fee_type is not None and fee_type not in FEE_TYPES:
+            errors.add("fee_type", "value_is_invalid")
+        if payment_status is not None and payment_status not in PAYMENT_STATUSES:
+            errors.add("payment_status", "value_is_invalid")
+        if errors:
+            raise ValidationFailed(errors.details)
+        if event_transaction_id is not None:
+            # Only pay-in-advance fees come from one event; period invoices have none yet.
+            return Page([], page, 0)
+        with self._uow(read_only=True) as uow:
+            customer_id = None
+            if external_customer_id is not None:
+                customer = uow.customers.get(organization_id, external_customer_id)
+                if customer is None:
+                    return Page([], page, 0)
+                customer_id = customer.id
+            filters = FeeFilter(
+                invoice_statuses=VISIBLE_STATUSES,
+                fee_type=fee_type,
+                customer_id=customer_id,
+                external_subscription_id=external_subscription_id,
+                payment_status=payment_status,
+            )
+            fees, total = uow.invoices.list_fees(organization_id, filters, page)
+            invoices: dict[UUID, InvoiceView] = {}
+            for fee in fees:
+                if fee.invoice_id not in invoices:
+                    invoice = uow.invoices.get(organization_id, fee.invoice_id)
+                    assert invoice is not None
+                    invoices[fee.invoice_id] = self._views(uow, [invoice])[0]
+            return Page([FeeView(f, invoices[f.invoice_id]) for f in fees], page, total)
+
+
+def _merge_metadata(
+    current: list[dict[str, Any]], updates: list[Mapping[str, Any]]
+) -> list[dict[str, Any]]:
+    """Lago: metadata items are upserted by key (an `id` names an existing item)."""
+    merged = [dict(m) for m in current]
+    for item in updates:
+        key, value = str(item["key"]), item.get("value")
+        existing = next((m for m in merged if m["key"] == key), None)
+        if existing is None:
+            merged.append({"id": str(uuid.uuid4()), "key": key, "value": value})
+        else:
+            existing["value"] = value
+    return merged
