@@ -19,7 +19,7 @@ from uuid import UUID
 from releve.domain.errors import DomainError
 from releve.domain.metering import BillableMetric as DomainMetric
 from releve.domain.money import Currency
-from releve.domain.plans import Plan, parse_plan, plan_to_lago
+from releve.domain.plans import Plan, charge_to_lago, parse_plan, plan_to_lago
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock, CurrencyCatalog, UnitOfWork, UnitOfWorkFactory
@@ -229,11 +229,13 @@ def _merged_payload(plan: Plan, payload: Mapping[str, Any]) -> dict[str, Any]:
     }
     echo["charges"] = [
         {
-            **{k: v for k, v in c.items() if k not in ("lago_id", "lago_parent_id")},
-            "id": c["lago_id"],
-            "billable_metric_id": c["lago_billable_metric_id"],
+            **{
+                k: v for k, v in charge_to_lago(c).items() if k not in ("lago_id", "lago_parent_id")
+            },
+            "id": c.id,
+            "billable_metric_id": c.billable_metric_id,
         }
-        for c in current["charges"]  # type: ignore[union-attr]
+        for c in plan.charges
     ]
     merged = {**echo, **payload}
     if "charges" in payload and isinstance(payload["charges"], list):

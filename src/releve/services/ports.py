@@ -79,7 +79,7 @@ class TaxRepository(Protocol):
     def update(self, tax: Tax) -> None: ...
     def delete(self, tax: Tax) -> None: ...
     def list(self, organization_id: UUID, page: PageRequest) -> tuple[list[Tax], int]: ...
-    def applied_to_organization(self, organization_id: UUID) -> list[Tax]: ...
+    def applied_to_organization(self, organization_id: UUID) -> Sequence[Tax]: ...
 
 
 class BillableMetricRepository(Protocol):
@@ -156,7 +156,7 @@ class EventRepository(Protocol):
         since: datetime | None,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[StoredEvent]:
+    ) -> Sequence[StoredEvent]:
         """Events of one external id with timestamp ≥ `since`, ordered by (timestamp,
         transaction_id), strictly after the `after` key (keyset pagination)."""
         ...
@@ -175,7 +175,7 @@ class EventRepository(Protocol):
         code: str,
         start: datetime,
         end: datetime,
-    ) -> list[StoredEvent]:
+    ) -> Sequence[StoredEvent]:
         """The events matched to a subscription for one code with start ≤ timestamp < end."""
         ...
 
@@ -203,7 +203,7 @@ class PlanRepository(Protocol):
         ...
 
     def list(self, organization_id: UUID, page: PageRequest) -> tuple[list[StoredPlan], int]: ...
-    def children_ids(self, organization_id: UUID, plan_id: UUID) -> list[UUID]: ...
+    def children_ids(self, organization_id: UUID, plan_id: UUID) -> Sequence[UUID]: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -231,11 +231,11 @@ class SubscriptionRepository(Protocol):
     def list(
         self, organization_id: UUID, filters: SubscriptionFilter, page: PageRequest
     ) -> tuple[list[Subscription], int]: ...
-    def on_plans(self, organization_id: UUID, plan_ids: Collection[UUID]) -> list[Subscription]:
+    def on_plans(self, organization_id: UUID, plan_ids: Collection[UUID]) -> Sequence[Subscription]:
         """Subscriptions (any status) on these plans."""
         ...
 
-    def due_pending(self, now: datetime) -> list[Subscription]:
+    def due_pending(self, now: datetime) -> Sequence[Subscription]:
         """Pending subscriptions (all organizations) whose start is ≤ now."""
         ...
 
@@ -271,14 +271,23 @@ class UsageAggregateRepository(Protocol):
 
 
 class UnitOfWork(Protocol):
-    organizations: OrganizationRepository
-    customers: CustomerRepository
-    taxes: TaxRepository
-    billable_metrics: BillableMetricRepository
-    events: EventRepository
-    plans: PlanRepository
-    subscriptions: SubscriptionRepository
-    usage_aggregates: UsageAggregateRepository
+    # Read-only members (properties), so an adapter may expose its own repository classes.
+    @property
+    def organizations(self) -> OrganizationRepository: ...
+    @property
+    def customers(self) -> CustomerRepository: ...
+    @property
+    def taxes(self) -> TaxRepository: ...
+    @property
+    def billable_metrics(self) -> BillableMetricRepository: ...
+    @property
+    def events(self) -> EventRepository: ...
+    @property
+    def plans(self) -> PlanRepository: ...
+    @property
+    def subscriptions(self) -> SubscriptionRepository: ...
+    @property
+    def usage_aggregates(self) -> UsageAggregateRepository: ...
 
     def __enter__(self) -> UnitOfWork: ...
     def __exit__(

@@ -271,8 +271,8 @@ class SubscriptionService:
             errors.add("billing_time", "value_is_invalid")
         subscription_at = _time(errors, "subscription_at", values.get("subscription_at"))
         ending_at = _time(errors, "ending_at", values.get("ending_at"))
-        name = values.get("name")
-        if name is not None and not isinstance(name, str):
+        display_name = values.get("name")
+        if display_name is not None and not isinstance(display_name, str):
             errors.add("name", "value_is_invalid")
         overrides = values.get("plan_overrides")
         if overrides is not None and not isinstance(overrides, Mapping):
@@ -295,7 +295,7 @@ class SubscriptionService:
                 if overrides:
                     plan_id = self._child_plan(uow, stored, stored.plan, overrides, now)
                 fields = {
-                    "name": name,
+                    "name": display_name,
                     "billing_time": billing_time,
                     "ending_at": ending_at,
                 }
@@ -313,12 +313,12 @@ class SubscriptionService:
                 elif current.status == SUBSCRIPTION_PENDING:
                     # A future start not yet active: the new request replaces its plan.
                     current.plan_id = plan_id
-                    current.name = name if name is not None else current.name
+                    current.name = display_name if display_name is not None else current.name
                     current.updated_at = now
                     uow.subscriptions.update(current)
                     result = current
                 else:
-                    result = self._change_plan(uow, current, stored, plan_id, now, name)
+                    result = self._change_plan(uow, current, stored, plan_id, now, display_name)
                 if result.status == SUBSCRIPTION_ACTIVE and result is not current:
                     self._hooks_on_start(uow, result)
                 view = self.view(uow, result)
@@ -448,7 +448,9 @@ class SubscriptionService:
         translated = dict(overrides)
         if isinstance(overrides.get("charges"), list):
             translated["charges"] = [
-                {**c, "id": to_base.get(c.get("id"), c.get("id"))} if isinstance(c, Mapping) else c
+                {**c, "id": to_base.get(str(c.get("id")), c.get("id"))}
+                if isinstance(c, Mapping)
+                else c
                 for c in overrides["charges"]
             ]
         with domain_errors_as_422():
@@ -567,7 +569,7 @@ class SubscriptionService:
                 terminate_in(uow, self._recorder, subscription, now)
                 self._on_terminated(uow, subscription)
 
-    def activate_due(self, now: datetime | None = None) -> list[Subscription]:
+    def activate_due(self, now: datetime | None = None) -> Sequence[Subscription]:
         """Activate every pending subscription whose start has come (all organizations): a
         future start, or a downgrade at the end of its predecessor's period. For the scheduler."""
         moment = now or self._clock.now()

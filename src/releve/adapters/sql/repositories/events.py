@@ -155,7 +155,7 @@ class SqlEventRepository:
         since: datetime | None,
         after: tuple[datetime, str] | None,
         limit: int,
-    ) -> list[StoredEvent]:
+    ) -> Sequence[StoredEvent]:
         query = events.select().where(
             events.c.organization_id == organization_id,
             events.c.external_subscription_id == external_subscription_id,
@@ -169,9 +169,7 @@ class SqlEventRepository:
             query = query.where(
                 sa.or_(
                     events.c.timestamp > moment,
-                    sa.and_(
-                        events.c.timestamp == moment, events.c.transaction_id > transaction_id
-                    ),
+                    sa.and_(events.c.timestamp == moment, events.c.transaction_id > transaction_id),
                 )
             )
         query = query.order_by(events.c.timestamp, events.c.transaction_id).limit(limit)
@@ -206,7 +204,7 @@ class SqlEventRepository:
         code: str,
         start: datetime,
         end: datetime,
-    ) -> list[StoredEvent]:
+    ) -> Sequence[StoredEvent]:
         rows = self._c.execute(
             events.select()
             .where(

@@ -143,9 +143,9 @@ class SqlPlanRepository:
             .order_by(plans.c.created_at.desc(), plans.c.code)
         )
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
-        return self._load(rows), total
+        return list(self._load(rows)), total
 
-    def children_ids(self, organization_id: UUID, plan_id: UUID) -> list[UUID]:
+    def children_ids(self, organization_id: UUID, plan_id: UUID) -> Sequence[UUID]:
         return list(
             self._c.execute(
                 sa.select(plans.c.id).where(
@@ -154,7 +154,7 @@ class SqlPlanRepository:
             ).scalars()
         )
 
-    def _load(self, plan_rows: Sequence[sa.Row[Any]]) -> list[StoredPlan]:
+    def _load(self, plan_rows: Sequence[sa.Row[Any]]) -> Sequence[StoredPlan]:
         """Plans with charges, filters and metrics in three queries, whatever their number."""
         ids = [r.id for r in plan_rows]
         charge_rows = (

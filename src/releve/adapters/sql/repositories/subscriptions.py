@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -88,7 +88,7 @@ class SqlSubscriptionRepository:
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
         return [to_record(Subscription, r) for r in rows], total
 
-    def on_plans(self, organization_id: UUID, plan_ids: Collection[UUID]) -> list[Subscription]:
+    def on_plans(self, organization_id: UUID, plan_ids: Collection[UUID]) -> Sequence[Subscription]:
         if not plan_ids:
             return []
         rows = self._c.execute(
@@ -98,7 +98,7 @@ class SqlSubscriptionRepository:
         )
         return [to_record(Subscription, r) for r in rows]
 
-    def due_pending(self, now: datetime) -> list[Subscription]:
+    def due_pending(self, now: datetime) -> Sequence[Subscription]:
         rows = self._c.execute(
             subs.select()
             .where(subs.c.status == SUBSCRIPTION_PENDING, subs.c.subscription_at <= now)

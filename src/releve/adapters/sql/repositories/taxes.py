@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -42,7 +43,7 @@ class SqlTaxRepository:
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
         return [to_record(Tax, r) for r in rows], total
 
-    def applied_to_organization(self, organization_id: UUID) -> list[Tax]:
+    def applied_to_organization(self, organization_id: UUID) -> Sequence[Tax]:
         rows = self._c.execute(
             taxes.select()
             .where(taxes.c.organization_id == organization_id, taxes.c.applied_to_organization)

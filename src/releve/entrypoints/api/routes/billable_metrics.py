@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 
 from releve.entrypoints.api import serializers
@@ -12,7 +14,7 @@ from releve.entrypoints.api.schemas import BillableMetricBody
 router = APIRouter(route_class=ExactRoute, tags=["billable_metrics"])
 
 
-def _values(body: BillableMetricBody) -> ExactJSONResponse:
+def _values(body: BillableMetricBody) -> dict[str, Any]:
     return body.billable_metric.model_dump(exclude_unset=True)
 
 
