@@ -264,9 +264,16 @@ class UsageAggregateRepository(Protocol):
         ...
 
     def for_subscription(
-        self, organization_id: UUID, subscription_id: UUID, until: datetime
+        self,
+        organization_id: UUID,
+        subscription_id: UUID,
+        until: datetime,
+        *,
+        since: datetime | None = None,
+        charge_ids: Collection[UUID] | None = None,
     ) -> list[UsageAggregate]:
-        """Every state of the subscription with hour_start < until, oldest first."""
+        """The subscription's states with since ≤ hour_start < until (of these charges when
+        given), oldest first."""
         ...
 
 

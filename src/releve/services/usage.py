@@ -119,10 +119,23 @@ class CurrentUsageService:
             domain = domain_subscription(subscription, stored.plan, tz)
             assert domain is not None
             period = domain.charge_period_containing(max(now, domain.start))
+            # This period's states for every charge; earlier ones only for charges that carry
+            # state over (recurring metrics, increase_agg): reads stay proportional to the
+            # period for everything else.
+            carrying = [
+                UUID(c.id) for c in stored.plan.charges if aggregator_for(c.metric).uses_carried
+            ]
             states = uow.usage_aggregates.for_subscription(
-                organization_id, subscription.id, until=period.end
+                organization_id, subscription.id, period.end, since=period.start
             )
-            starts = _earlier_period_starts(domain, period)
+            if carrying:
+                states = (
+                    uow.usage_aggregates.for_subscription(
+                        organization_id, subscription.id, period.start, charge_ids=carrying
+                    )
+                    + states
+                )
+            starts = _earlier_period_starts(domain, period) if carrying else []
             by_charge: dict[UUID, list[UsageAggregate]] = {}
             for aggregate in states:
                 by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)

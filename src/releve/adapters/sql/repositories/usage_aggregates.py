@@ -116,15 +116,24 @@ class SqlUsageAggregateRepository:
         self._c.execute(query)
 
     def for_subscription(
-        self, organization_id: UUID, subscription_id: UUID, until: datetime
+        self,
+        organization_id: UUID,
+        subscription_id: UUID,
+        until: datetime,
+        *,
+        since: datetime | None = None,
+        charge_ids: Collection[UUID] | None = None,
     ) -> list[UsageAggregate]:
-        rows = self._c.execute(
-            ua.select()
-            .where(
-                ua.c.organization_id == organization_id,
-                ua.c.subscription_id == subscription_id,
-                ua.c.hour_start < until,
-            )
-            .order_by(ua.c.hour_start, ua.c.charge_id, ua.c.bucket)
+        query = ua.select().where(
+            ua.c.organization_id == organization_id,
+            ua.c.subscription_id == subscription_id,
+            ua.c.hour_start < until,
         )
+        if since is not None:
+            query = query.where(ua.c.hour_start >= since)
+        if charge_ids is not None:
+            if not charge_ids:
+                return []
+            query = query.where(ua.c.charge_id.in_(sorted(charge_ids)))
+        rows = self._c.execute(query.order_by(ua.c.hour_start, ua.c.charge_id, ua.c.bucket))
         return [_aggregate(r) for r in rows]
