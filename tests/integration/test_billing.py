@@ -394,3 +394,78 @@ def test_isolation_and_bad_input(
         == []
     )
     assert client.get("/api/v1/invoices", headers={"Authorization": ""}).status_code == 401
+
+
+def test_grace_period_leaves_the_invoice_draft_without_a_number(
+    api: TestClient, clock: FakeClock, container: Container, org: tuple[UUID, str]
+) -> None:
+    catalog(api, vat=None)
+    subscribe(api, clock, at(2024, 1, 1))
+    r = api.post(
+        "/api/v1/customers",
+        json={
+            "customer": {
+                "external_id": "cus_1",
+                "billing_configuration": {"invoice_grace_period": 3},
+            }
+        },
+    )
+    assert (
+        r.status_code == 200
+        and r.json()["customer"]["billing_configuration"]["invoice_grace_period"] == 3
+    )
+    clock.set(at(2024, 2, 1, 1))
+    (draft,) = container.billing.bill_due().issued
+    assert draft.status == "draft" and draft.number is None and draft.sequential_id is None
+    (shown,) = list_invoices(api, status="draft")
+    assert shown["number"] == f"{_prefix(org)}-DRAFT" and shown["total_amount_cents"] == 1000
+    r = api.put(
+        f"/api/v1/invoices/{shown['lago_id']}", json={"invoice": {"payment_status": "succeeded"}}
+    )
+    assert r.status_code == 405 and r.json()["code"] == "invoice_not_finalized"
+    r = api.put(f"/api/v1/invoices/{shown['lago_id']}", json={"invoice": {"fees_amount_cents": 1}})
+    assert r.status_code == 422
+    assert r.json()["error_details"] == {"fees_amount_cents": ["cannot_be_updated"]}
+    assert container.billing.bill_due().issued == []  # the draft already bills January
+
+
+def test_upgrade_bills_the_old_plan_up_to_the_change_day(
+    api: TestClient, clock: FakeClock, container: Container
+) -> None:
+    """Lago's example: plan A 100 EUR from Jan 1, upgrade to B 200 EUR on Jan 15:
+    A 14/31 × 100 = 45.16 at once; B 17/31 × 200 = 109.68 on Feb 1."""
+    catalog(api, vat=None, amount_cents=10000, code="a")
+    r = api.post(
+        "/api/v1/plans",
+        json={
+            "plan": {
+                "name": "B",
+                "code": "b",
+                "interval": "monthly",
+                "amount_cents": 20000,
+                "amount_currency": "EUR",
+                "charges": [],
+            }
+        },
+    )
+    assert r.status_code == 200, r.text
+    subscribe(api, clock, at(2024, 1, 1), plan_code="a")
+    clock.set(at(2024, 1, 15, 12))
+    r = api.post(
+        "/api/v1/subscriptions",
+        json={
+            "subscription": {
+                "external_customer_id": "cus_1",
+                "plan_code": "b",
+                "external_id": "sub_1",
+            }
+        },
+    )
+    assert r.status_code == 200 and r.json()["subscription"]["plan_code"] == "b"
+    (old,) = list_invoices(api)
+    assert old["total_amount_cents"] == 4516 and old["issuing_date"] == "2024-01-15"
+    assert fees_by_code(old)["a"]["to_date"] == "2024-01-15T00:00:00Z"
+    clock.set(at(2024, 2, 1, 1))
+    (new,) = container.billing.bill_due().issued
+    assert new.total_amount_cents == 10968
+    assert len(list_invoices(api)) == 2
