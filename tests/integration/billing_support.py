@@ -56,7 +56,7 @@ def catalog(
             },
         )
         metrics[metric] = created["billable_metric"]["lago_id"]
-    return post(
+    created: dict[str, Any] = post(
         api,
         "plans",
         {
@@ -83,6 +83,7 @@ def catalog(
             }
         },
     )["plan"]
+    return created
 
 
 def subscribe(
@@ -100,7 +101,7 @@ def subscribe(
     if timezone:
         body["timezone"] = timezone
     post(api, "customers", {"customer": body})
-    return post(
+    subscription: dict[str, Any] = post(
         api,
         "subscriptions",
         {
@@ -111,6 +112,7 @@ def subscribe(
             }
         },
     )["subscription"]
+    return subscription
 
 
 def usage(

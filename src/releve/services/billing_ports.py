@@ -54,7 +54,7 @@ class InvoiceRepository(Protocol):
         self,
         invoice: Invoice,
         links: Collection[InvoiceSubscription],
-        fees: Collection[Fee],
+        fee_rows: Collection[Fee],
         taxes: Collection[AppliedTax],
     ) -> None:
         """Insert a draft (or closed) invoice with its lines; a billed period raises
@@ -84,7 +84,8 @@ class InvoiceRepository(Protocol):
 
 
 class BillingUnitOfWork(UnitOfWork, Protocol):
-    invoices: InvoiceRepository
+    @property
+    def invoices(self) -> InvoiceRepository: ...
 
     def __enter__(self) -> BillingUnitOfWork: ...
 
