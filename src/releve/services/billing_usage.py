@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from uuid import UUID
 
+from releve.domain.aggregations import aggregator_for
 from releve.domain.filters import BucketKey
 from releve.domain.periods import Period
 from releve.domain.plans import Plan
@@ -39,8 +40,18 @@ def usage_for_period(
     period: Period,
 ) -> Mapping[str, Mapping[BucketKey, UsageFacts]]:
     """charge id → bucket → usage facts of `period` (half-open, a charge period or its start)."""
-    states = uow.usage_aggregates.for_subscription(organization_id, subscription_id, period.end)
-    starts = _earlier_period_starts(domain, period)
+    # This period's hours for every charge; earlier hours only for charges that carry state
+    # over (recurring metrics), as current usage does.
+    carrying = [UUID(c.id) for c in plan.charges if aggregator_for(c.metric).uses_carried]
+    states = uow.usage_aggregates.for_subscription(
+        organization_id, subscription_id, period.end, since=period.start
+    )
+    if carrying:
+        earlier = uow.usage_aggregates.for_subscription(
+            organization_id, subscription_id, period.start, charge_ids=carrying
+        )
+        states = earlier + states
+    starts = _earlier_period_starts(domain, period) if carrying else []
     by_charge: dict[UUID, list[UsageAggregate]] = {}
     for aggregate in states:
         by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)
