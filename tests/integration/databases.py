@@ -1,10 +1,10 @@
 """Fresh migrated databases for tests: SQLite files by default, PostgreSQL on request.
 
-`RELEVE_TEST_DATABASE_URL=postgresql://…/test` switches to PostgreSQL. Each pytest-xdist worker
-migrates one template database per session (`releve_tpl_<worker>_<pid>`), and every test gets its own
-`CREATE DATABASE … TEMPLATE` copy, dropped afterwards — the schema always comes from the
-migrations, and a copy costs milliseconds. On SQLite the template is a migrated file copied per
-test.
+`RELEVE_TEST_DATABASE_URL=postgresql://…/test` switches to PostgreSQL. Each pytest-xdist
+worker migrates one template database per session (`releve_tpl_<worker>_<pid>`), and every test
+gets its own `CREATE DATABASE … TEMPLATE` copy, dropped afterwards — the schema always comes from
+the migrations, and a copy costs milliseconds. On SQLite the template is a migrated file copied
+per test.
 """
 
 from __future__ import annotations
