@@ -23,6 +23,7 @@ per rate on the sum of the charges (`domain.taxes.compute_taxes`), unless `apply
 from __future__ import annotations
 
 import bisect
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
@@ -37,7 +38,7 @@ from releve.domain.fee_lines import FeeLine, FeeType, TaxRate
 from releve.domain.filters import BucketKey, bucket_of
 from releve.domain.money import Currency
 from releve.domain.periods import Period, local_date
-from releve.domain.plans import Charge
+from releve.domain.plans import Charge, Plan
 from releve.domain.subscriptions import Subscription as DomainSubscription
 from releve.domain.taxes import compute_taxes
 from releve.domain.usage import UsageFacts
@@ -119,41 +120,19 @@ class CurrentUsageService:
             domain = domain_subscription(subscription, stored.plan, tz)
             assert domain is not None
             period = domain.charge_period_containing(max(now, domain.start))
-            # This period's states for every charge; earlier ones only for charges that carry
-            # state over (recurring metrics, increase_agg): reads stay proportional to the
-            # period for everything else.
-            carrying = [
-                UUID(c.id) for c in stored.plan.charges if aggregator_for(c.metric).uses_carried
-            ]
-            states = uow.usage_aggregates.for_subscription(
-                organization_id, subscription.id, period.end, since=period.start
+            usage = usage_for_period(
+                uow,
+                organization_id,
+                subscription.id,
+                subscription.external_id,
+                domain,
+                stored.plan,
+                period,
             )
-            if carrying:
-                states = (
-                    uow.usage_aggregates.for_subscription(
-                        organization_id, subscription.id, period.start, charge_ids=carrying
-                    )
-                    + states
-                )
-            starts = _earlier_period_starts(domain, period) if carrying else []
-            by_charge: dict[UUID, list[UsageAggregate]] = {}
-            for aggregate in states:
-                by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)
             currency = stored.plan.currency
             charges = []
             for charge in stored.plan.charges:
-                usage = _usage_by_bucket(charge, by_charge.get(UUID(charge.id), []), period, starts)
-                if _needs_event_values(charge):
-                    usage = _with_event_values(
-                        uow,
-                        organization_id,
-                        subscription.external_id,
-                        subscription.id,
-                        charge,
-                        period,
-                        usage,
-                    )
-                fees = price_charge(charge, usage, currency)
+                fees = price_charge(charge, usage.get(charge.id, {}), currency)
                 charges.append(
                     ChargeUsage(charge, tuple(f for f in fees if f.kind is ChargeFeeKind.USAGE))
                 )
@@ -166,6 +145,58 @@ class CurrentUsageService:
             charges=tuple(charges),
             taxes_amount_cents=taxes,
         )
+
+
+def usage_for_period(
+    uow: UnitOfWork,
+    organization_id: UUID,
+    subscription_id: UUID,
+    external_id: str,
+    domain: DomainSubscription,
+    plan: Plan,
+    period: Period,
+    *,
+    charges: Sequence[Charge] | None = None,
+) -> dict[str, Mapping[BucketKey, UsageFacts]]:
+    """The one way to read usage: charge id → bucket → usage facts of `period` (half-open: a
+    charge period, or its start up to a termination), for `charges` (default: all the plan's).
+
+    Current usage and billing both call this. This period's hours are read for every charge;
+    earlier hours only for charges that carry state over (recurring metrics, increase_agg), so
+    reads stay proportional to the period for everything else; the raw events only for
+    percentage charges that need each event's value.
+    """
+    wanted = list(plan.charges if charges is None else charges)
+    if not wanted:
+        return {}
+    carrying = [UUID(c.id) for c in wanted if aggregator_for(c.metric).uses_carried]
+    states = uow.usage_aggregates.for_subscription(
+        organization_id,
+        subscription_id,
+        period.end,
+        since=period.start,
+        charge_ids=None if charges is None else [UUID(c.id) for c in wanted],
+    )
+    if carrying:
+        states = (
+            uow.usage_aggregates.for_subscription(
+                organization_id, subscription_id, period.start, charge_ids=carrying
+            )
+            + states
+        )
+    starts = _earlier_period_starts(domain, period) if carrying else []
+    by_charge: dict[UUID, list[UsageAggregate]] = {}
+    for aggregate in states:
+        by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)
+    usage: dict[str, Mapping[BucketKey, UsageFacts]] = {}
+    for charge in wanted:
+        buckets = _usage_by_bucket(charge, by_charge.get(UUID(charge.id), []), period, starts)
+        if _needs_event_values(charge):
+            buckets = _with_event_values(
+                uow, organization_id, external_id, subscription_id, charge, period, buckets
+            )
+        usage[charge.id] = buckets
+    return usage
 
 
 def _earlier_period_starts(domain: DomainSubscription, current: Period) -> list[datetime]:
