@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from datetime import timedelta
 from uuid import UUID
 
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 from releve.bootstrap import Container
 from releve.entrypoints.web.security import SESSION_COOKIE
 from tests.integration.support import FakeClock
-from tests.integration.web_support import csrf_of, seed, sign_in
+from tests.integration.web_support import csrf_of, seed, seed_billing, sign_in
 
 pytestmark = pytest.mark.store
 
@@ -343,3 +344,19 @@ def test_assets_are_served_locally(client: TestClient) -> None:
     assert client.get("/static/app.js").status_code == 200
     assert client.get("/static/..%2Fsecurity.py").status_code == 404
     assert client.get("/static/security.py").status_code == 404
+
+
+def test_customer_page_shows_the_same_usage_summary_as_the_portal(
+    signed_in: TestClient, container: Container, org: tuple[UUID, str], other_org: tuple[UUID, str]
+) -> None:
+    seed_billing(container, org[0], "acme")
+    seed(container, other_org[0], "globex")
+    seed_billing(container, other_org[0], "globex")
+    text = html.unescape(signed_in.get("/customers/acme_1").text)
+    assert "Current usage" in text and "acme Growth" in text and "acme_sub1" in text
+    assert "17 days left" in text and "Per unit amount" in text and "5 units" in text
+    assert "/events?subscription=acme_sub1&code=calls" in text
+    for theirs in ("acme_sub2", "globex"):  # another customer's, another organization's
+        assert theirs not in text
+    other = signed_in.get("/customers/acme_2").text
+    assert "acme_sub2" in other and "acme_sub1" not in other

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import html
 from datetime import timedelta
 from uuid import UUID
 
@@ -12,8 +13,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from releve.bootstrap import Container
+from releve.entrypoints.web.formatting import Formatter
+from releve.services.pagination import PageRequest
 from tests.integration.support import FakeClock
-from tests.integration.web_support import seed
+from tests.integration.web_support import seed, seed_billing
 
 pytestmark = pytest.mark.store
 
@@ -26,6 +29,8 @@ def _b64(data: bytes) -> str:
 def data(container: Container, org: tuple[UUID, str], other_org: tuple[UUID, str]) -> None:
     seed(container, org[0], "acme")
     seed(container, other_org[0], "globex")
+    seed_billing(container, org[0], "acme")
+    seed_billing(container, other_org[0], "globex")
     # A second customer of the same organization, with its own events and code.
     container.events.ingest_batch(
         org[0],
@@ -41,15 +46,26 @@ def _path(container: Container, organization_id: UUID, external_id: str) -> str:
     return "/portal/" + container.portal.issue_token(organization_id, external_id)
 
 
-def test_portal_shows_the_customers_usage_in_its_language(
+FR = Formatter("fr_FR", "UTC")
+
+
+def test_portal_shows_each_subscriptions_usage_and_cost_in_the_customers_language(
     client: TestClient, container: Container, org: tuple[UUID, str], data: None
 ) -> None:
     r = client.get(_path(container, org[0], "acme_1"), headers={"accept-language": "en-US"})
     assert r.status_code == 200
-    assert "acme First" in r.text and "Acme" in r.text  # customer and organization
-    assert "mars 2024" in r.text  # country FR → babel's fr_FR dates (FakeClock: 15 March 2024)
-    assert "acme calls" in r.text and "3 events" in r.text
-    assert "No invoices yet" in r.text
+    text = html.unescape(r.text)
+    assert "acme First" in text and "Acme" in text  # customer and organization
+    assert "acme Growth" in text and "acme_sub1" in text  # plan and subscription
+    # Country FR → babel's fr_FR dates and money (FakeClock: 15 March 2024 12:00 UTC).
+    assert "1 mars 2024" in text and "31 mars 2024" in text and "17 days left" in text
+    assert FR.money(150, "EUR") in text  # 2 free calls, then 3 × 0.50 EUR
+    assert FR.money(30, "EUR") in text and FR.money(180, "EUR") in text  # VAT 20 %, total
+    # Projection: 1.80 € after 14.5 of 31 days → 1.80 × 31 / 14.5 = 3.848… → 3.85 €.
+    assert FR.money(385, "EUR") in text and "at the same pace" in text
+    assert "5 units" in text  # the fee's explanation sentence
+    assert "Per unit amount" in text  # the graduated tiers as a table
+    assert "No invoices yet" in text
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert r.headers["Cache-Control"] == "no-store"
 
@@ -58,21 +74,57 @@ def test_every_line_expands_into_its_events_paged(
     client: TestClient, container: Container, org: tuple[UUID, str], data: None
 ) -> None:
     path = _path(container, org[0], "acme_1")
-    r = client.get(path, params={"metric": "calls"})
-    assert "<details open" in r.text and "acme_t0" in r.text and "each event counts once" in r.text
-    r = client.get(path, params={"metric": "mystery"})
-    assert "no metric uses this code" in r.text and "acme_t3" in r.text
+    r = client.get(path, params={"sub": "acme_sub1", "metric": "calls"})
+    assert "<details open" in r.text and "acme_s1_0" in r.text and "acme_s1_4" in r.text
+    assert "acme_t0" not in r.text  # sent to another subscription id: not behind this line
+    r = client.get(path, params={"sub": "acme_sub1", "metric": "calls", "page": 2})
+    assert "Page 2 of 1" in r.text and "acme_s1_0" not in r.text
 
 
 def test_a_link_for_customer_a_never_shows_customer_b(
     client: TestClient, container: Container, org: tuple[UUID, str], data: None
 ) -> None:
     path = _path(container, org[0], "acme_1")
-    for params in ({}, {"metric": "calls"}, {"metric": "secret"}, {"metric": "calls", "page": 2}):
+    for params in (
+        {},
+        {"metric": "calls"},
+        {"sub": "acme_sub2", "metric": "calls"},
+        {"sub": "acme_2", "metric": "secret"},
+        {"sub": "globex_sub1", "metric": "calls"},
+        {"sub": "acme_sub2", "metric": "calls", "page": 2},
+    ):
         r = client.get(path, params=params)
         assert r.status_code == 200
-        for theirs in ("acme Second", "second_", "secret", "globex"):
+        assert "<details open" not in r.text, params  # not one of theirs: nothing opens
+        for theirs in ("acme Second", "acme_sub2", "acme_s2_", "second_", "secret", "globex"):
             assert theirs not in r.text, (params, theirs)
+
+
+def test_finalized_invoices_are_listed_with_their_explanations_and_only_the_customers(
+    client: TestClient,
+    container: Container,
+    org: tuple[UUID, str],
+    clock: FakeClock,
+    data: None,
+) -> None:
+    clock.advance(timedelta(days=17, hours=1))  # 1 April 2024, 13:00 UTC: March is billed
+    container.billing.bill_due()
+    mine = container.invoices.list(org[0], PageRequest(1, 10), external_customer_id="acme_1")
+    theirs = container.invoices.list(org[0], PageRequest(1, 10), external_customer_id="acme_2")
+    finalized = [v for v in mine.items if v.invoice.status == "finalized"]
+    if not finalized:
+        pytest.skip("billing leaves March's invoice as a draft (grace period)")
+    path = _path(container, org[0], "acme_1")
+    r = client.get(path)
+    invoice = finalized[0].invoice
+    assert invoice.number and invoice.number in r.text
+    assert f"{path}/invoices/{invoice.id}" in r.text
+    detail = client.get(f"{path}/invoices/{invoice.id}")
+    assert detail.status_code == 200 and "5 units" in html.unescape(detail.text)
+    for other in theirs.items:  # the other customer's invoice through A's link: not found
+        r = client.get(f"{path}/invoices/{other.invoice.id}")
+        assert r.status_code == 404 and "acme Second" not in r.text
+    assert client.get(f"{path}/invoices/not-a-uuid").status_code == 404
 
 
 def test_a_link_is_bound_to_its_customer_and_organization(

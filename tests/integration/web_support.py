@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal
 from uuid import UUID
 
 from fastapi.testclient import TestClient
@@ -59,3 +60,71 @@ def seed(container: Container, organization_id: UUID, prefix: str) -> None:
             for n in range(4)
         ],
     )
+
+
+def seed_billing(container: Container, organization_id: UUID, prefix: str) -> None:
+    """On top of `seed`: a graduated plan, 20 % VAT, and one subscription per customer.
+
+    FakeClock: 2024-03-15 12:00 UTC; subscriptions start 2024-03-01 (calendar monthly), so the
+    period is March. `{prefix}_1` sends 5 calls (2 free, then 3 × 0.50 EUR = 1.50 EUR + 0.30 EUR
+    VAT); `{prefix}_2` sends 7 calls on its own subscription.
+    """
+    container.taxes.create(
+        organization_id,
+        {"code": "vat", "name": "VAT", "rate": Decimal("20"), "applied_to_organization": True},
+    )
+    container.plans.create(
+        organization_id,
+        {
+            "name": f"{prefix} Growth",
+            "code": "growth",
+            "interval": "monthly",
+            "amount_cents": 0,
+            "amount_currency": "EUR",
+            "charges": [
+                {
+                    "billable_metric_code": "calls",
+                    "charge_model": "graduated",
+                    "properties": {
+                        "graduated_ranges": [
+                            {
+                                "from_value": 0,
+                                "to_value": 2,
+                                "per_unit_amount": "0",
+                                "flat_amount": "0",
+                            },
+                            {
+                                "from_value": 3,
+                                "to_value": None,
+                                "per_unit_amount": "0.50",
+                                "flat_amount": "0",
+                            },
+                        ]
+                    },
+                }
+            ],
+        },
+    )
+    for n, calls in ((1, 5), (2, 7)):
+        container.subscriptions.create(
+            organization_id,
+            {
+                "external_customer_id": f"{prefix}_{n}",
+                "plan_code": "growth",
+                "external_id": f"{prefix}_sub{n}",
+                "name": f"{prefix} subscription {n}",
+                "subscription_at": "2024-03-01T00:00:00Z",
+            },
+        )
+        container.events.ingest_batch(
+            organization_id,
+            [
+                {
+                    "transaction_id": f"{prefix}_s{n}_{k}",
+                    "external_subscription_id": f"{prefix}_sub{n}",
+                    "code": "calls",
+                    "timestamp": f"2024-03-{k + 2:02d}T10:00:00Z",
+                }
+                for k in range(calls)
+            ],
+        )

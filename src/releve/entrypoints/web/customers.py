@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -15,7 +16,7 @@ from starlette.datastructures import FormData
 from releve.entrypoints.web import forms
 from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
 from releve.entrypoints.web.templating import render
-from releve.entrypoints.web.views import formatter, pager
+from releve.entrypoints.web.views import formatter, pager, portal_view
 from releve.services.customers import CUSTOMER_TYPES
 from releve.services.dashboard_auth import DashboardSession
 from releve.services.errors import NotFound, ValidationFailed
@@ -205,6 +206,9 @@ def _detail(
         EventFilter(external_subscription_id=customer.external_id),
         PageRequest(1, RECENT_EVENTS),
     )
+    # The same usage summary as the customer's portal, in the customer's time zone.
+    zone = ZoneInfo(customer.timezone or org.timezone or "UTC")
+    summaries = portal_view(c).subscriptions(org.id, customer.external_id, c.clock.now(), zone)
     return render(
         request,
         "dashboard/customer.html",
@@ -212,6 +216,7 @@ def _detail(
         active="customers",
         customer=customer,
         events=recent.items,
+        summaries=summaries,
         event_total=recent.total_count,
         portal_url=portal_url,
         saved=request.query_params.get("saved") == "1",

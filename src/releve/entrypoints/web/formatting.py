@@ -7,7 +7,7 @@ currency's own exponent; usage quantities are `Decimal` and are never passed thr
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -69,6 +69,18 @@ class Formatter:
         return format_currency(
             Decimal(amount_cents).scaleb(-exponent), currency, locale=self.locale
         )
+
+    def detail(self, value: object) -> str:
+        """A value of Lago's `amount_details` (decimal strings, ints, None) for a table cell."""
+        if value is None:
+            return "—"
+        if isinstance(value, bool):
+            return "yes" if value else "no"
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+        return self.number(number) if number.is_finite() else str(value)
 
     def decimal_money(self, amount: Decimal | None, currency: str) -> str:
         """A unit price at full precision (e.g. 0.0005 €): never rounded to the minor unit."""

@@ -1,21 +1,24 @@
-"""The customer portal: /portal/<signed token> → that customer's usage, and nothing else.
+"""The customer portal: /portal/<signed token> → that customer's subscriptions, usage and invoices.
 
 The token names one customer (PortalService.verify); every query below is scoped by that
-customer's organization id and external id, never by anything taken from the request. A
+customer's organization id and external id, never by anything taken from the request: a
+subscription or invoice named in the query string is only shown if it is one of theirs. A
 tampered link is a 403 page, an expired one a 410 page; neither says anything about the data.
 
-Numbers and dates follow the customer's country (babel) and time zone. Until subscriptions and
-current usage exist, usage is the events sent with the customer's external id as subscription id.
+The numbers come from the same services as the API (`services.portal_view`): current usage per
+active subscription, with each fee's explanation and amount details, and finalized invoices.
+Numbers and dates follow the customer's country (babel) and time zone.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
+from releve.bootstrap import Container
 from releve.entrypoints.web.formatting import (
     Formatter,
     locale_for_country,
@@ -23,23 +26,23 @@ from releve.entrypoints.web.formatting import (
 )
 from releve.entrypoints.web.security import ContainerDep
 from releve.entrypoints.web.templating import render
-from releve.entrypoints.web.views import METRIC_PAGE, chart_payload
+from releve.entrypoints.web.views import chart_payload, portal_view
+from releve.services.errors import NotFound
 from releve.services.pagination import PageRequest
 from releve.services.portal import PortalLinkExpired, PortalLinkInvalid
 from releve.services.ports import EventFilter
+from releve.services.records import Customer, Organization
 
 router = APIRouter(include_in_schema=False)
 WINDOW_DAYS = 30
 EVENTS_PER_PAGE = 10
+INVOICES_PER_PAGE = 20
 
 
-@router.get("/portal/{token}")
-def portal_page(
-    request: Request, token: str, c: ContainerDep, metric: str = "", page: int = 1
-) -> Response:
+def _verify(request: Request, c: Container, token: str) -> tuple[Customer, Organization] | Response:
     fallback = locale_from_header(request.headers.get("accept-language"))
     try:
-        customer, organization = c.portal.verify(token)
+        return c.portal.verify(token)
     except PortalLinkExpired:
         return render(
             request,
@@ -60,51 +63,111 @@ def portal_page(
             message="The link may be incomplete or mistyped. Open it again from the message "
             "you received, or ask your provider for a new one.",
         )
-    timezone = customer.timezone or organization.timezone
-    fmt = Formatter(locale_for_country(customer.country, fallback), timezone)
-    subscription_ids = [customer.external_id]
+
+
+def _formatter(request: Request, customer: Customer, organization: Organization) -> Formatter:
+    fallback = locale_from_header(request.headers.get("accept-language"))
+    timezone = customer.timezone or organization.timezone or "UTC"
+    return Formatter(locale_for_country(customer.country, fallback), timezone)
+
+
+@router.get("/portal/{token}")
+def portal_page(
+    request: Request,
+    token: str,
+    c: ContainerDep,
+    sub: str = "",
+    metric: str = "",
+    page: int = 1,
+) -> Response:
+    verified = _verify(request, c, token)
+    if isinstance(verified, Response):
+        return verified
+    customer, organization = verified
+    fmt = _formatter(request, customer, organization)
+    now = c.clock.now()
+    view = portal_view(c)
+    summaries = view.subscriptions(
+        organization.id, customer.external_id, now, ZoneInfo(fmt.timezone)
+    )
     series = c.analytics.daily_events(
         organization.id,
         days=WINDOW_DAYS,
-        timezone=timezone,
-        external_subscription_ids=subscription_ids,
+        timezone=fmt.timezone,
+        external_subscription_ids=[s.external_id for s in summaries] or [customer.external_id],
     )
-    metrics = {
-        m.code: m
-        for m in c.billable_metrics.list(organization.id, PageRequest(1, METRIC_PAGE)).items
-    }
-    names = {code: m.name for code, m in metrics.items()}
-    # The events behind one line, paged; the other lines stay collapsed.
-    selected = metric if metric in series.series else ""
-    behind = None
-    if selected:
+    names = {line.metric_code: line.name for s in summaries for line in s.lines}
+    # The events behind one line, paged; only a line of this customer's own subscriptions.
+    behind: Any = None
+    selected = next(
+        (
+            (s, line)
+            for s in summaries
+            if s.external_id == sub
+            for line in s.lines
+            if line.metric_code == metric
+        ),
+        None,
+    )
+    page = max(page, 1)
+    if selected is not None:
+        summary, line = selected
         behind = c.events.list(
             organization.id,
             EventFilter(
-                external_subscription_id=customer.external_id,
-                code=selected,
-                timestamp_from=datetime.combine(series.days[0], time(), ZoneInfo(timezone)),
+                external_subscription_id=summary.external_id,
+                code=line.metric_code,
+                timestamp_from=summary.usage.period.start,
+                timestamp_to=summary.usage.period.end,
             ),
-            PageRequest(max(page, 1), EVENTS_PER_PAGE),
+            PageRequest(page, EVENTS_PER_PAGE),
         )
+    invoices = view.invoices(
+        organization.id, customer.external_id, PageRequest(1, INVOICES_PER_PAGE)
+    )
     return render(
         request,
         "portal/page.html",
         fmt=fmt,
         customer=customer,
         organization=organization,
+        summaries=summaries,
         series=series,
-        metrics=metrics,
-        names=names,
         chart=chart_payload(series, names, f"Events per day, last {WINDOW_DAYS} days"),
-        selected=selected,
+        selected_sub=selected[0].external_id if selected else "",
+        selected_metric=selected[1].metric_code if selected else "",
         behind=behind,
-        page=max(page, 1),
-        per_page=EVENTS_PER_PAGE,
+        page=page,
+        invoices=invoices,
         token=token,
-        window_start=series.days[0],
-        window_end=series.days[-1],
-        today=series.days[-1],
-        days_left=None,
-        week=timedelta(days=7),
+        now=now,
+    )
+
+
+@router.get("/portal/{token}/invoices/{invoice_id}")
+def portal_invoice(request: Request, token: str, invoice_id: str, c: ContainerDep) -> Response:
+    verified = _verify(request, c, token)
+    if isinstance(verified, Response):
+        return verified
+    customer, organization = verified
+    fmt = _formatter(request, customer, organization)
+    try:
+        invoice = portal_view(c).invoice_for_customer(organization.id, customer.id, invoice_id)
+    except NotFound:
+        return render(
+            request,
+            "portal/error.html",
+            status_code=404,
+            fmt=fmt,
+            title="Invoice not found",
+            message="This invoice does not exist or is not available here.",
+        )
+    return render(
+        request,
+        "portal/invoice.html",
+        fmt=fmt,
+        customer=customer,
+        organization=organization,
+        view=invoice,
+        token=token,
     )

@@ -6,10 +6,12 @@ from typing import Any
 
 from fastapi import Request
 
+from releve.bootstrap import Container
 from releve.entrypoints.web.formatting import Formatter, locale_from_header
 from releve.services.analytics import DailySeries
 from releve.services.dashboard_auth import DashboardSession
 from releve.services.pagination import Page
+from releve.services.portal_view import CustomerPortalView
 
 METRIC_PAGE = 1000  # the catalog is small; one page names every metric code
 
@@ -43,3 +45,8 @@ def pager(page: Page[Any]) -> dict[str, int | None]:
         "pages": meta["total_pages"],
         "total": meta["total_count"],
     }
+
+
+def portal_view(c: Container) -> CustomerPortalView:
+    """The portal's read model, on the container's own services (cheap to build per request)."""
+    return CustomerPortalView(c.subscriptions, c.usage, c.invoices)

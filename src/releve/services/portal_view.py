@@ -1,0 +1,216 @@
+"""What the customer portal (and the dashboard's customer page) shows about a customer's money.
+
+Read-only view data assembled from the same services as the API — `SubscriptionService.list`,
+`CurrentUsageService.current_usage`, `InvoiceQueries` — so the page and
+`GET /customers/{id}/current_usage` can never disagree. Templates only lay it out.
+
+- Periods are the charge period of current usage, half-open ``[start, end)``; `last_day` is the
+  customer's local calendar date of the last instant inside it (time zone of the customer, else
+  of the organization).
+- The projection is linear: ``cost so far × period length ÷ elapsed time``, rounded once,
+  half-up, to the minor unit. It is an estimate, and the pages say so next to it.
+- Isolation: everything here is looked up by (organization id, customer external id) taken from
+  a verified portal token or dashboard session; invoices and subscriptions of anyone else are
+  never returned (`invoice_for_customer` checks the owner, not just the organization).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta, tzinfo
+from decimal import Decimal
+from fractions import Fraction
+from uuid import UUID
+
+from releve.domain.billing.charge_fees import ChargeFee
+from releve.domain.money import round_fraction
+from releve.domain.periods import Period, local_date
+from releve.services.billing_queries import InvoiceQueries, InvoiceView
+from releve.services.billing_records import INVOICE_FINALIZED
+from releve.services.errors import NotFound
+from releve.services.pagination import Page, PageRequest
+from releve.services.subscriptions import SubscriptionService
+from releve.services.usage import ChargeUsage, CurrentUsageService, CustomerUsage
+
+MAX_SUBSCRIPTIONS = 100  # a customer's active subscriptions fit on one page
+
+
+def projected_cents(so_far_cents: int, period: Period, now: datetime) -> int | None:
+    """Cost at period end if usage goes on at the same pace: so far ÷ elapsed fraction.
+
+    None before the period starts (nothing elapsed: no pace to extrapolate); the amount so far
+    once the period is over. Exact arithmetic (microseconds as a Fraction), rounded once.
+
+    >>> from datetime import UTC
+    >>> p = Period(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC))
+    >>> projected_cents(1000, p, datetime(2024, 3, 16, 12, tzinfo=UTC))  # half of 31 days
+    2000
+    """
+    length = period.end - period.start
+    elapsed = min(now, period.end) - period.start
+    if elapsed <= timedelta(0) or length <= timedelta(0):
+        return None
+    micro = timedelta(microseconds=1)
+    return round_fraction(Fraction(so_far_cents) * Fraction(length // micro, elapsed // micro))
+
+
+def days_left(period: Period, now: datetime, tz: tzinfo) -> int:
+    """Whole calendar days from today to the period end, on the customer's wall clock."""
+    return max((local_date(period.end, tz) - local_date(now, tz)).days, 0)
+
+
+@dataclass(frozen=True, slots=True)
+class DetailTable:
+    """`amount_details` as a small table: column keys and rows of plain values (strings)."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[object, ...], ...]
+
+
+def _label(key: str) -> str:
+    return key.replace("_", " ").capitalize()
+
+
+def detail_tables(amount_details: Mapping[str, object]) -> list[DetailTable]:
+    """Lago's `amount_details` → tables: one per list of rows (graduated ranges), and one
+    two-column "what / value" table for the scalar fields (package, percentage…)."""
+    tables = []
+    scalars = []
+    for key, value in amount_details.items():
+        if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
+            columns = tuple(dict.fromkeys(k for r in value for k in r))
+            tables.append(
+                DetailTable(
+                    tuple(_label(c) for c in columns),
+                    tuple(tuple(r.get(c) for c in columns) for r in value),
+                )
+            )
+        elif not isinstance(value, list | dict):
+            scalars.append((_label(key), value))
+    if scalars:
+        tables.insert(0, DetailTable(("What", "Value"), tuple(scalars)))
+    return tables
+
+
+@dataclass(frozen=True, slots=True)
+class FeeLine:
+    fee: ChargeFee
+    tables: tuple[DetailTable, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    """One charge of the plan: units and amount so far, each priced bucket with its evidence."""
+
+    usage: ChargeUsage
+    metric_code: str
+    name: str
+    fees: tuple[FeeLine, ...]
+
+    @property
+    def units(self) -> Decimal:
+        return self.usage.units
+
+    @property
+    def amount_cents(self) -> int:
+        return self.usage.amount_cents
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSummary:
+    external_id: str
+    name: str | None
+    plan_name: str
+    plan_code: str
+    usage: CustomerUsage
+    first_day: date
+    last_day: date
+    days_left: int
+    timezone: str  # IANA name of the zone the dates are in
+    projected_total_cents: int | None
+    lines: tuple[ChargeLine, ...]
+
+    @property
+    def currency(self) -> str:
+        return self.usage.currency.code
+
+
+class CustomerPortalView:
+    """The use case behind the portal page: active subscriptions with usage, and invoices."""
+
+    def __init__(
+        self,
+        subscriptions: SubscriptionService,
+        usage: CurrentUsageService,
+        invoices: InvoiceQueries,
+    ) -> None:
+        self._subscriptions = subscriptions
+        self._usage = usage
+        self._invoices = invoices
+
+    def subscriptions(
+        self, organization_id: UUID, external_customer_id: str, now: datetime, tz: tzinfo
+    ) -> list[SubscriptionSummary]:
+        """Every active subscription of this customer with its usage so far (taxes included)."""
+        page = self._subscriptions.list(
+            organization_id,
+            PageRequest(1, MAX_SUBSCRIPTIONS),
+            external_customer_id=external_customer_id,
+        )
+        summaries = []
+        for view in page.items:
+            if view.customer.external_id != external_customer_id:
+                continue  # defensive: the list is already filtered by customer
+            try:
+                usage = self._usage.current_usage(
+                    organization_id, external_customer_id, view.subscription.external_id
+                )
+            except NotFound:
+                continue  # not started yet (pending) or ended in between
+            lines = tuple(
+                ChargeLine(
+                    charge,
+                    charge.charge.metric.code,
+                    charge.charge.invoice_display_name or charge.charge.metric.name,
+                    tuple(FeeLine(f, tuple(detail_tables(f.amount_details))) for f in charge.fees),
+                )
+                for charge in usage.charges
+            )
+            period = usage.period
+            summaries.append(
+                SubscriptionSummary(
+                    external_id=view.subscription.external_id,
+                    name=view.subscription.name,
+                    plan_name=view.plan.plan.name,
+                    plan_code=view.plan.plan.code,
+                    usage=usage,
+                    first_day=local_date(period.start, tz),
+                    last_day=local_date(period.end - timedelta(microseconds=1), tz),
+                    days_left=days_left(period, now, tz),
+                    timezone=str(tz),
+                    projected_total_cents=projected_cents(usage.total_amount_cents, period, now),
+                    lines=lines,
+                )
+            )
+        return summaries
+
+    def invoices(
+        self, organization_id: UUID, external_customer_id: str, page: PageRequest
+    ) -> Page[InvoiceView]:
+        """The customer's finalized invoices, newest first as the API lists them."""
+        return self._invoices.list(
+            organization_id,
+            page,
+            external_customer_id=external_customer_id,
+            status=INVOICE_FINALIZED,
+        )
+
+    def invoice_for_customer(
+        self, organization_id: UUID, customer_id: UUID, lago_id: str
+    ) -> InvoiceView:
+        """One finalized invoice of this customer; anyone else's (or a draft) is not found."""
+        view = self._invoices.get(organization_id, lago_id)
+        if view.invoice.customer_id != customer_id or view.invoice.status != INVOICE_FINALIZED:
+            raise NotFound("invoice")
+        return view

@@ -1,0 +1,65 @@
+"""The portal's small computations: linear projection, days left, amount_details as tables."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from releve.domain.periods import Period
+from releve.services.portal_view import days_left, detail_tables, projected_cents
+
+MARCH = Period(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC))
+
+
+@pytest.mark.parametrize(
+    ("so_far", "now", "expected"),
+    [
+        (1000, datetime(2024, 3, 1, tzinfo=UTC), None),  # nothing elapsed: no pace yet
+        (1000, datetime(2024, 2, 20, tzinfo=UTC), None),  # before the period
+        (1000, datetime(2024, 3, 16, 12, tzinfo=UTC), 2000),  # half-way
+        (180, datetime(2024, 3, 15, 12, tzinfo=UTC), 385),  # 180 × 31 / 14.5 = 384.83 → 385
+        (1, datetime(2024, 3, 1, 0, 0, 1, tzinfo=UTC), 2678400),  # one second in: × 2 678 400
+        (0, datetime(2024, 3, 10, tzinfo=UTC), 0),
+        (1000, datetime(2024, 4, 1, tzinfo=UTC), 1000),  # period over: the amount itself
+        (1000, datetime(2024, 5, 1, tzinfo=UTC), 1000),
+    ],
+)
+def test_projection_is_linear_in_elapsed_time(
+    so_far: int, now: datetime, expected: int | None
+) -> None:
+    assert projected_cents(so_far, MARCH, now) == expected
+
+
+def test_projection_rounds_half_up_once() -> None:
+    # 1 cent after 2/3 of a 3-hour period → 1.5 cents → 2.
+    period = Period(datetime(2024, 1, 1, tzinfo=UTC), datetime(2024, 1, 1, 3, tzinfo=UTC))
+    assert projected_cents(1, period, datetime(2024, 1, 1, 2, tzinfo=UTC)) == 2
+
+
+def test_days_left_counts_calendar_days_in_the_customers_zone() -> None:
+    assert days_left(MARCH, datetime(2024, 3, 15, 12, tzinfo=UTC), UTC) == 17
+    assert days_left(MARCH, datetime(2024, 3, 31, 23, tzinfo=UTC), UTC) == 1
+    # 23:30 UTC on 31 March is already 1 April in Paris; period ends 02:00 local there.
+    assert (
+        days_left(MARCH, datetime(2024, 3, 31, 23, 30, tzinfo=UTC), ZoneInfo("Europe/Paris")) == 0
+    )
+    assert days_left(MARCH, datetime(2024, 4, 5, tzinfo=UTC), UTC) == 0
+
+
+def test_graduated_ranges_become_a_table_and_scalars_a_two_column_one() -> None:
+    tiers = detail_tables(
+        {
+            "graduated_ranges": [
+                {"from_value": "0", "to_value": "2", "units": "2"},
+                {"from_value": "3", "to_value": None, "units": "3"},
+            ]
+        }
+    )
+    assert [t.columns for t in tiers] == [("From value", "To value", "Units")]
+    assert tiers[0].rows == (("0", "2", "2"), ("3", None, "3"))
+    package = detail_tables({"free_units": "0", "per_package_size": 5})
+    assert package[0].columns == ("What", "Value")
+    assert package[0].rows == (("Free units", "0"), ("Per package size", 5))
+    assert detail_tables({}) == []
