@@ -542,22 +542,28 @@ class SubscriptionService:
         if errors:
             raise ValidationFailed(errors.details)
         now = self._clock.now()
-        with self._uow() as uow:
-            if status == SUBSCRIPTION_PENDING:
-                subscription = uow.subscriptions.pending(organization_id, external_id)
-            else:
-                subscription = uow.subscriptions.current(organization_id, external_id)
-            if subscription is None:
-                raise NotFound("subscription")
-            if on_termination_credit_note is not None:
-                subscription.on_termination_credit_note = on_termination_credit_note
-            if on_termination_invoice is not None:
-                subscription.on_termination_invoice = on_termination_invoice
-            terminate_in(uow, self._recorder, subscription, now)
-            self._on_terminated(uow, subscription)
-            view = self.view(uow, subscription)
-            uow.commit()
-        return view
+
+        def attempt() -> SubscriptionView:
+            # The whole use case re-runs in a fresh transaction after a conflict (a billing
+            # run that issued the same period's invoice first): the retry sees its invoice.
+            with self._uow() as uow:
+                if status == SUBSCRIPTION_PENDING:
+                    subscription = uow.subscriptions.pending(organization_id, external_id)
+                else:
+                    subscription = uow.subscriptions.current(organization_id, external_id)
+                if subscription is None:
+                    raise NotFound("subscription")
+                if on_termination_credit_note is not None:
+                    subscription.on_termination_credit_note = on_termination_credit_note
+                if on_termination_invoice is not None:
+                    subscription.on_termination_invoice = on_termination_invoice
+                terminate_in(uow, self._recorder, subscription, now)
+                self._on_terminated(uow, subscription)
+                view = self.view(uow, subscription)
+                uow.commit()
+            return view
+
+        return retry_on_conflict(attempt)
 
     def terminate_plan_subscriptions(
         self, uow: UnitOfWork, organization_id: UUID, plan_id: UUID
