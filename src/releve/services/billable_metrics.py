@@ -1,21 +1,32 @@
 """Billable metrics: what to count and how (Lago's /billable_metrics), plus our extensions.
 
 `validate_billable_metric` holds every rule in one function so the pure metering module can
-replace it later without touching the use cases. Creating a metric re-flags the events already
-stored under its code as matched; deleting it flags them unmatched again (same transaction).
+replace it later without touching the use cases.
+
+Matching follows the metric, in the same unit of work (`UsageRecorder.rematch`):
+- creating a metric re-runs matching for every external subscription id with events stored
+  under its code as `unknown_metric_code`, from the earliest of them: they become matched *and
+  aggregated* (or stay unmatched with the reason that now applies, e.g. unknown_subscription);
+- editing how a metric counts (aggregation_type, field_name, expression, filters, rounding,
+  recurring, weighted_interval, percentile) rebuilds the aggregates of every external id whose
+  subscriptions (any status) are on a plan charging that metric, since the stored per-hour
+  states were computed with the old definition; renaming its code also re-matches the events of
+  the old and the new code;
+- deleting a metric flags its events unmatched again.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
 
 from releve.services.errors import NotFound, ValidationFailed
-from releve.services.pagination import Page, PageRequest
-from releve.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
+from releve.services.pagination import MAX_PER_PAGE, Page, PageRequest
+from releve.services.ports import Clock, EventFilter, UnitOfWork, UnitOfWorkFactory
 from releve.services.records import (
     EVENT_MATCHED,
     EVENT_UNMATCHED,
@@ -23,6 +34,7 @@ from releve.services.records import (
     BillableMetric,
 )
 from releve.services.transactions import retry_on_conflict
+from releve.services.usage_recording import UsageRecorder
 from releve.services.validation import Errors, check_required_string
 
 AGGREGATION_TYPES = (
@@ -53,6 +65,18 @@ FIELDS = (
     "percentile",
     "footprint_per_unit",
     "footprint_unit",
+)
+# What the stored per-hour aggregates depend on: changing one of these rebuilds them.
+DEFINITION_FIELDS = (
+    "aggregation_type",
+    "field_name",
+    "recurring",
+    "expression",
+    "rounding_function",
+    "rounding_precision",
+    "weighted_interval",
+    "filters",
+    "percentile",
 )
 
 
@@ -153,9 +177,12 @@ def _filters(errors: Errors, value: Any) -> list[dict[str, Any]]:
 
 
 class BillableMetricService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock) -> None:
+    def __init__(
+        self, uow: UnitOfWorkFactory, clock: Clock, recorder: UsageRecorder | None = None
+    ) -> None:
         self._uow = uow
         self._clock = clock
+        self._recorder = recorder or UsageRecorder(clock.now)
 
     def create(self, organization_id: UUID, values: Mapping[str, Any]) -> BillableMetric:
         clean = validate_billable_metric(values)
@@ -173,7 +200,8 @@ class BillableMetricService:
                 if uow.billable_metrics.get(organization_id, metric.code) is not None:
                     raise ValidationFailed.one("code", "value_already_exist")
                 uow.billable_metrics.add(metric)
-                _match_events(uow, organization_id, metric.code)
+                waiting = _event_external_ids(uow, organization_id, metric.code, EVENT_UNMATCHED)
+                self._rematch(uow, organization_id, waiting)
                 uow.commit()
             return metric
 
@@ -200,8 +228,10 @@ class BillableMetricService:
                 if metric is None:
                     raise NotFound("billable_metric")
                 merged = {name: getattr(metric, name) for name in FIELDS}
+                before = {name: merged[name] for name in DEFINITION_FIELDS}
                 merged.update(values)
                 clean = validate_billable_metric(merged)
+                redefined = any(clean[name] != before[name] for name in DEFINITION_FIELDS)
                 renamed = clean["code"] != code
                 if renamed and uow.billable_metrics.get(organization_id, clean["code"]):
                     raise ValidationFailed.one("code", "value_already_exist")
@@ -209,9 +239,17 @@ class BillableMetricService:
                     setattr(metric, name, value)
                 metric.updated_at = self._clock.now()
                 uow.billable_metrics.update(metric)
-                if clean["code"] != code:
-                    _unmatch_events(uow, organization_id, code)
-                    _match_events(uow, organization_id, clean["code"])
+                affected: dict[str, datetime | None] = {}
+                if renamed:
+                    affected.update(_event_external_ids(uow, organization_id, code))
+                    new_code = clean["code"]
+                    waiting = _event_external_ids(uow, organization_id, new_code, EVENT_UNMATCHED)
+                    for external_id, since in waiting.items():
+                        affected[external_id] = _earliest(affected.get(external_id), since)
+                if redefined or renamed:
+                    for external_id in _external_ids_on_metric(uow, organization_id, metric):
+                        affected[external_id] = None  # every hour was computed the old way
+                self._rematch(uow, organization_id, affected)
                 uow.commit()
             return metric
 
@@ -229,16 +267,55 @@ class BillableMetricService:
             uow.commit()
         return metric
 
+    def _rematch(
+        self, uow: UnitOfWork, organization_id: UUID, affected: Mapping[str, datetime | None]
+    ) -> None:
+        for external_id in sorted(affected):
+            self._recorder.rematch(uow, organization_id, external_id, since=affected[external_id])
 
-def _match_events(uow: UnitOfWork, organization_id: UUID, code: str) -> int:
-    return uow.events.set_status_for_code(
-        organization_id,
-        code,
-        from_status=EVENT_UNMATCHED,
-        to_status=EVENT_MATCHED,
-        reason=None,
-        only_reason=UNKNOWN_METRIC_CODE,
-    )
+
+def _earliest(a: datetime | None, b: datetime | None) -> datetime | None:
+    return None if a is None or b is None else min(a, b)
+
+
+def _event_external_ids(
+    uow: UnitOfWork, organization_id: UUID, code: str, status: str | None = None
+) -> dict[str, datetime | None]:
+    """external subscription id → earliest timestamp of its events under `code` (of `status`
+    when given; for unmatched ones, only those waiting for their metric)."""
+    found: dict[str, datetime | None] = {}
+    page = 1
+    while True:
+        request = PageRequest(page, MAX_PER_PAGE)
+        events, _ = uow.events.list(organization_id, EventFilter(code=code, status=status), request)
+        for event in events:
+            if status == EVENT_UNMATCHED and event.unmatched_reason != UNKNOWN_METRIC_CODE:
+                continue
+            known = found.get(event.external_subscription_id, event.timestamp)
+            found[event.external_subscription_id] = _earliest(known, event.timestamp)
+        if len(events) < MAX_PER_PAGE:
+            return found
+        page += 1
+
+
+def _external_ids_on_metric(
+    uow: UnitOfWork, organization_id: UUID, metric: BillableMetric
+) -> set[str]:
+    """External ids with a subscription (any status) on a plan that charges `metric`."""
+    external_ids = uow.subscriptions.external_ids(organization_id)
+    if not external_ids:
+        return set()
+    charges_it: dict[UUID, bool] = {}
+    found = set()
+    for subscription in uow.subscriptions.for_external_ids(organization_id, external_ids):
+        if subscription.plan_id not in charges_it:
+            stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
+            charges_it[subscription.plan_id] = stored is not None and any(
+                c.billable_metric_id == str(metric.id) for c in stored.plan.charges
+            )
+        if charges_it[subscription.plan_id]:
+            found.add(subscription.external_id)
+    return found
 
 
 def _unmatch_events(uow: UnitOfWork, organization_id: UUID, code: str) -> int:
