@@ -26,7 +26,7 @@ install: $(STAMP) ## Create .venv with Relevé and its dev tools (idempotent)
 .PHONY: run
 run: install ## Migrate, seed a demo on first start, serve on 127.0.0.1:8000
 	$(BIN)/releve migrate
-	$(BIN)/releve demo --if-empty
+	RELEVE_PUBLIC_URL=http://$(HOST):$(PORT) $(BIN)/releve demo --if-empty
 	$(BIN)/releve serve --host $(HOST) --port $(PORT)
 
 .PHONY: lint
