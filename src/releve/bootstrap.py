@@ -57,14 +57,9 @@ class Container:
 
     @property
     def demo(self) -> DemoService:
+        """The demo seeder: it replays three months on services whose clock it steers."""
         return DemoService(
-            self.organizations,
-            self.billable_metrics,
-            self.customers,
-            self.events,
-            self.clock,
-            plans=self.plans,
-            subscriptions=self.subscriptions,
+            self.clock, lambda clock: bootstrap(self.settings, engine=self.engine, clock=clock)
         )
 
     @property

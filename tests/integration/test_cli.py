@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from functools import partialmethod
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ from typer.testing import CliRunner
 
 from releve.bootstrap import Container
 from releve.entrypoints.cli import app
+from releve.services.demo import DemoService
 
 pytestmark = pytest.mark.store
 
@@ -30,6 +32,8 @@ def test_demo_if_empty_seeds_once(
 ) -> None:
     monkeypatch.setenv("RELEVE_DATABASE_URL", database_url)
     monkeypatch.chdir(tmp_path)
+    # The full demo takes ~10 s; the CLI wiring is the same at a tenth of the volume.
+    monkeypatch.setattr(DemoService, "seed", partialmethod(DemoService.seed, scale=0.1))
     first = CliRunner().invoke(app, ["demo", "--if-empty"])
     assert first.exit_code == 0, first.output
     second = CliRunner().invoke(app, ["demo", "--if-empty"])
