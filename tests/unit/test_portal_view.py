@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from types import SimpleNamespace
+from typing import cast
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from releve.domain.metering import AggregationType, BillableMetric
 from releve.domain.periods import Period
-from releve.services.portal_view import days_left, detail_tables, projected_cents
+from releve.services.portal_view import (
+    days_left,
+    detail_tables,
+    grows_with_time,
+    projected_cents,
+    projected_total_cents,
+)
+from releve.services.usage import CustomerUsage
 
 MARCH = Period(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC))
 
@@ -63,3 +73,29 @@ def test_graduated_ranges_become_a_table_and_scalars_a_two_column_one() -> None:
     assert package[0].columns == ("What", "Value")
     assert package[0].rows == (("Free units", "0"), ("Per package size", 5))
     assert detail_tables({}) == []
+
+
+def _usage(charges: list[tuple[BillableMetric, int]], taxes: int) -> CustomerUsage:
+    """Only what the projection reads: each charge's metric and amount, period and taxes."""
+    lines = [SimpleNamespace(charge=SimpleNamespace(metric=m), amount_cents=a) for m, a in charges]
+    amount = sum(a for _, a in charges)
+    fake = SimpleNamespace(
+        charges=lines, period=MARCH, amount_cents=amount, taxes_amount_cents=taxes
+    )
+    return cast(CustomerUsage, fake)
+
+
+CALLS = BillableMetric("calls", "Calls", AggregationType.COUNT)
+SEATS = BillableMetric("seats", "Seats", AggregationType.UNIQUE_COUNT, "user_id", recurring=True)
+PEAK = BillableMetric("peak", "Peak", AggregationType.MAX, "kw")
+HALF_WAY = datetime(2024, 3, 16, 12, tzinfo=UTC)
+
+
+def test_only_usage_that_piles_up_is_extrapolated() -> None:
+    assert grows_with_time(CALLS) and not grows_with_time(SEATS) and not grows_with_time(PEAK)
+    # calls 10.00 → 20.00; seats 30.00 and peak 5.00 stay; VAT 20 % of 45.00 → of 55.00.
+    usage = _usage([(CALLS, 1000), (SEATS, 3000), (PEAK, 500)], taxes=900)
+    assert projected_total_cents(usage, HALF_WAY) == 5500 + 1100
+    assert projected_total_cents(_usage([(SEATS, 3000)], 600), HALF_WAY) == 3600
+    assert projected_total_cents(_usage([], 0), HALF_WAY) == 0
+    assert projected_total_cents(_usage([(CALLS, 1000)], 0), MARCH.start) is None

@@ -8,7 +8,9 @@ Read-only view data assembled from the same services as the API — `Subscriptio
   customer's local calendar date of the last instant inside it (time zone of the customer, else
   of the organization).
 - The projection is linear: ``cost so far × period length ÷ elapsed time``, rounded once,
-  half-up, to the minor unit. It is an estimate, and the pages say so next to it.
+  half-up, to the minor unit, for the charges whose units pile up over time; charges that price
+  a level (seats, a peak, recurring storage) count as they are. It is an estimate, and the pages
+  say so next to it.
 - Isolation: everything here is looked up by (organization id, customer external id) taken from
   a verified portal token or dashboard session; invoices and subscriptions of anyone else are
   never returned (`invoice_for_customer` checks the owner, not just the organization).
@@ -24,6 +26,7 @@ from fractions import Fraction
 from uuid import UUID
 
 from releve.domain.billing.charge_fees import ChargeFee
+from releve.domain.metering import AggregationType, BillableMetric
 from releve.domain.money import round_fraction
 from releve.domain.periods import Period, local_date
 from releve.services.billing_queries import InvoiceQueries, InvoiceView
@@ -53,6 +56,40 @@ def projected_cents(so_far_cents: int, period: Period, now: datetime) -> int | N
         return None
     micro = timedelta(microseconds=1)
     return round_fraction(Fraction(so_far_cents) * Fraction(length // micro, elapsed // micro))
+
+
+ACCUMULATING = frozenset(
+    {
+        AggregationType.COUNT,
+        AggregationType.SUM,
+        AggregationType.WEIGHTED_SUM,
+        AggregationType.INCREASE,
+    }
+)
+
+
+def grows_with_time(metric: BillableMetric) -> bool:
+    """Whether a metric's units pile up during the period (calls, GB sent, kWh), rather than
+    describe a level already reached (seats, peak, latest reading, recurring storage)."""
+    return not metric.recurring and metric.aggregation_type in ACCUMULATING
+
+
+def projected_total_cents(usage: CustomerUsage, now: datetime) -> int | None:
+    """The period's total with taxes if usage goes on at the same pace.
+
+    Charges whose units pile up (`grows_with_time`) are extrapolated linearly
+    (`projected_cents`); the others already price a level for the whole period and are counted
+    as they are. Taxes scale with the amount before taxes (same rates), rounded once.
+    """
+    growing = sum(c.amount_cents for c in usage.charges if grows_with_time(c.charge.metric))
+    projected = projected_cents(growing, usage.period, now)
+    if projected is None:
+        return None
+    before_taxes = usage.amount_cents - growing + projected
+    if usage.amount_cents == 0:
+        return before_taxes if usage.taxes_amount_cents == 0 else None
+    taxes = round_fraction(Fraction(usage.taxes_amount_cents * before_taxes, usage.amount_cents))
+    return before_taxes + taxes
 
 
 def days_left(period: Period, now: datetime, tz: tzinfo) -> int:
@@ -136,6 +173,25 @@ class SubscriptionSummary:
         return self.usage.currency.code
 
 
+@dataclass(frozen=True, slots=True)
+class InvoiceRow:
+    """A finalized invoice with the periods it bills as local first/last days (inclusive)."""
+
+    view: InvoiceView
+    periods: tuple[tuple[date, date], ...]
+
+
+def billed_days(view: InvoiceView, tz: tzinfo) -> tuple[tuple[date, date], ...]:
+    """Each billed subscription period ``[from, to)`` as its first and last local day."""
+    days = []
+    for billed in view.subscriptions:
+        start, end = billed.link.from_datetime, billed.link.to_datetime
+        if start is not None and end is not None:
+            last = max(end - timedelta(microseconds=1), start)
+            days.append((local_date(start, tz), local_date(last, tz)))
+    return tuple(days)
+
+
 class CustomerPortalView:
     """The use case behind the portal page: active subscriptions with usage, and invoices."""
 
@@ -189,22 +245,24 @@ class CustomerPortalView:
                     last_day=local_date(period.end - timedelta(microseconds=1), tz),
                     days_left=days_left(period, now, tz),
                     timezone=str(tz),
-                    projected_total_cents=projected_cents(usage.total_amount_cents, period, now),
+                    projected_total_cents=projected_total_cents(usage, now),
                     lines=lines,
                 )
             )
         return summaries
 
     def invoices(
-        self, organization_id: UUID, external_customer_id: str, page: PageRequest
-    ) -> Page[InvoiceView]:
+        self, organization_id: UUID, external_customer_id: str, page: PageRequest, tz: tzinfo
+    ) -> Page[InvoiceRow]:
         """The customer's finalized invoices, newest first as the API lists them."""
-        return self._invoices.list(
+        found = self._invoices.list(
             organization_id,
             page,
             external_customer_id=external_customer_id,
             status=INVOICE_FINALIZED,
         )
+        rows = [InvoiceRow(v, billed_days(v, tz)) for v in found.items]
+        return Page(rows, found.request, found.total_count)
 
     def invoice_for_customer(
         self, organization_id: UUID, customer_id: UUID, lago_id: str

@@ -57,7 +57,7 @@ def test_sign_in_overview_and_wrong_key(demo_server: DemoServer, page: Any) -> N
     _sign_in(demo_server, page)
     page.wait_for_selector(".chart-box .main-svg")  # plotly, served locally, drew the chart
     assert page.get_by_role("heading", name="Overview").is_visible()
-    assert "No invoices yet" in page.content()
+    assert page.get_by_role("heading", name="Revenue, MRR and invoices").is_visible()
     screenshot(page, "overview")
     _measure(demo_server, page, "overview", "/")
     page.get_by_role("link", name="90 days").click()
@@ -90,10 +90,23 @@ def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: A
     page.goto(url)
     assert page.get_by_role("heading", name="Your usage").is_visible()
     assert "Globex" in page.locator("header").inner_text()
-    page.locator("summary").first.click()
-    page.get_by_role("link", name="Show the events behind this line").first.click()
-    page.wait_for_selector("details[open] table.data")
+    assert page.get_by_text("Projected for the whole period").is_visible()
+    # The graduated line opens (no JS needed: <details>) into its sentence and its tiers.
+    line = page.locator("details", has=page.locator("summary", has_text="API calls"))
+    line.locator("summary").click()
+    tiers = line.locator("table.breakdown")
+    assert tiers.first.is_visible() and "Per unit amount" in tiers.first.inner_text()
+    assert " units" in line.locator(".explain p").first.inner_text()
+    screenshot(page, "portal-explained")
+    line.get_by_role("link", name="Show the events behind this line").click()
+    page.wait_for_selector("details[open] table.data caption >> text=The events behind")
     screenshot(page, "portal")
+    invoices = page.locator("section[aria-labelledby=inv-h] table a")
+    if invoices.count():  # the demo bills past months: each invoice explains its lines
+        invoices.first.click()
+        page.wait_for_selector("h1:has-text('Invoice')")
+        assert page.get_by_text("Subtotal excluding taxes").is_visible()
+        screenshot(page, "portal-invoice")
     assert page.console_errors == []
 
 

@@ -61,6 +61,13 @@ class Formatter:
             return "—"
         return format_decimal(value, locale=self.locale, decimal_quantization=False)
 
+    def quantity(self, value: Decimal | None) -> str:
+        """A usage quantity for reading, at most 4 decimals ("102.9917"); exact values stay in
+        the explanation and the API."""
+        if value is None:
+            return "—"
+        return format_decimal(value, format="#,##0.####", locale=self.locale)
+
     def money(self, amount_cents: int | None, currency: str) -> str:
         """Integer minor units → "1 234,50 €" (fr_FR) or "¥1,234" (JPY has no minor unit)."""
         if amount_cents is None:

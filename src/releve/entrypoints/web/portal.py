@@ -87,9 +87,8 @@ def portal_page(
     fmt = _formatter(request, customer, organization)
     now = c.clock.now()
     view = portal_view(c)
-    summaries = view.subscriptions(
-        organization.id, customer.external_id, now, ZoneInfo(fmt.timezone)
-    )
+    zone = ZoneInfo(fmt.timezone)
+    summaries = view.subscriptions(organization.id, customer.external_id, now, zone)
     series = c.analytics.daily_events(
         organization.id,
         days=WINDOW_DAYS,
@@ -123,7 +122,7 @@ def portal_page(
             PageRequest(page, EVENTS_PER_PAGE),
         )
     invoices = view.invoices(
-        organization.id, customer.external_id, PageRequest(1, INVOICES_PER_PAGE)
+        organization.id, customer.external_id, PageRequest(1, INVOICES_PER_PAGE), zone
     )
     return render(
         request,
