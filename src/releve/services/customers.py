@@ -1,4 +1,10 @@
-"""Customers: upsert on `external_id` (as Lago's POST /customers), read, list, soft delete."""
+"""Customers: upsert on `external_id` (as Lago's POST /customers), read, list, soft delete.
+
+Changing a customer's `timezone` moves its period boundaries and the local hours its usage
+aggregates are keyed by: the upsert rematches every external id of the customer's subscriptions
+(any status) in the same unit of work (`UsageRecorder.rematch`), so the hour buckets follow the
+new zone.
+"""
 
 from __future__ import annotations
 
@@ -9,10 +15,23 @@ from typing import Any
 from uuid import UUID
 
 from releve.services.errors import NotFound, ValidationFailed
-from releve.services.pagination import Page, PageRequest
-from releve.services.ports import Clock, CurrencyCatalog, UnitOfWorkFactory
-from releve.services.records import Customer
+from releve.services.pagination import MAX_PER_PAGE, Page, PageRequest
+from releve.services.ports import (
+    Clock,
+    CurrencyCatalog,
+    SubscriptionFilter,
+    UnitOfWork,
+    UnitOfWorkFactory,
+)
+from releve.services.records import (
+    SUBSCRIPTION_ACTIVE,
+    SUBSCRIPTION_CANCELED,
+    SUBSCRIPTION_PENDING,
+    SUBSCRIPTION_TERMINATED,
+    Customer,
+)
 from releve.services.transactions import retry_on_conflict
+from releve.services.usage_recording import UsageRecorder
 from releve.services.validation import (
     Errors,
     check_currency,
@@ -35,10 +54,17 @@ EDITABLE_FIELDS = frozenset(f.name for f in fields(Customer)) - _SYSTEM_FIELDS
 
 
 class CustomerService:
-    def __init__(self, uow: UnitOfWorkFactory, clock: Clock, currencies: CurrencyCatalog) -> None:
+    def __init__(
+        self,
+        uow: UnitOfWorkFactory,
+        clock: Clock,
+        currencies: CurrencyCatalog,
+        recorder: UsageRecorder | None = None,
+    ) -> None:
         self._uow = uow
         self._clock = clock
         self._currencies = currencies
+        self._recorder = recorder or UsageRecorder(clock.now)
 
     def upsert(self, organization_id: UUID, values: Mapping[str, Any]) -> tuple[Customer, bool]:
         """Create the customer, or update the given fields of the live one with that external_id.
@@ -64,9 +90,13 @@ class CustomerService:
                     _apply(customer, changes)
                     uow.customers.add(customer)
                 else:
+                    moved = "timezone" in changes and changes["timezone"] != customer.timezone
                     _apply(customer, changes)
                     customer.updated_at = now
                     uow.customers.update(customer)
+                    if moved:
+                        for external_id in self._external_ids(uow, customer):
+                            self._recorder.rematch(uow, organization_id, external_id)
                 uow.commit()
             return customer, created
 
@@ -102,6 +132,26 @@ class CustomerService:
             uow.customers.update(customer)
             uow.commit()
         return customer
+
+    def _external_ids(self, uow: UnitOfWork, customer: Customer) -> tuple[str, ...]:
+        """The external ids of the customer's subscriptions, any status."""
+        statuses = (
+            SUBSCRIPTION_ACTIVE,
+            SUBSCRIPTION_PENDING,
+            SUBSCRIPTION_TERMINATED,
+            SUBSCRIPTION_CANCELED,
+        )
+        wanted = SubscriptionFilter(statuses, customer_id=customer.id)
+        found: set[str] = set()
+        page = 1
+        while True:
+            items, _ = uow.subscriptions.list(
+                customer.organization_id, wanted, PageRequest(page, MAX_PER_PAGE)
+            )
+            found.update(s.external_id for s in items)
+            if len(items) < MAX_PER_PAGE:
+                return tuple(sorted(found))
+            page += 1
 
     def _validated(self, values: Mapping[str, Any]) -> dict[str, Any]:
         errors = Errors()
