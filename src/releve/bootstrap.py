@@ -59,7 +59,9 @@ class Container:
     def demo(self) -> DemoService:
         """The demo seeder: it replays three months on services whose clock it steers."""
         return DemoService(
-            self.clock, lambda clock: bootstrap(self.settings, engine=self.engine, clock=clock)
+            self.clock,
+            lambda clock: bootstrap(self.settings, engine=self.engine, clock=clock),
+            currency,
         )
 
     @property

@@ -33,7 +33,6 @@ from typing import Any, Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from releve.adapters.currency_catalog import currency
 from releve.services.billable_metrics import BillableMetricService
 from releve.services.billing import BillingService
 from releve.services.customers import CustomerService
@@ -43,7 +42,7 @@ from releve.services.demo.usage_generator import generate_usage
 from releve.services.events import EventService
 from releve.services.organizations import OrganizationService
 from releve.services.plans import PlanService
-from releve.services.ports import Clock
+from releve.services.ports import Clock, CurrencyCatalog
 from releve.services.subscriptions import SubscriptionService
 
 __all__ = ["CUSTOMERS", "DEMO_ORGANIZATION", "METRICS", "PLANS", "DemoSeed", "DemoService"]
@@ -123,9 +122,12 @@ def billing_days_of(starts: list[datetime], now: datetime) -> set[date]:
 
 
 class DemoService:
-    def __init__(self, clock: Clock, build: Callable[[Clock], DemoServices]) -> None:
+    def __init__(
+        self, clock: Clock, build: Callable[[Clock], DemoServices], currency: CurrencyCatalog
+    ) -> None:
         self._clock = clock
         self._build = build
+        self._currency = currency
 
     def seed(self, *, api_key: str | None = None, scale: float = 1.0, seed: int = 7) -> DemoSeed:
         """Create the demo organization and its data; deterministic for a given `seed` and
@@ -144,7 +146,7 @@ class DemoService:
         plans = sorted({(c.plan, c.currency) for c in CUSTOMERS})
         by_code = {p["code"]: p for p in PLANS}
         for code, code_currency in plans:
-            services.plans.create(org, localized_plan(by_code[code], currency(code_currency)))
+            services.plans.create(org, localized_plan(by_code[code], self._currency(code_currency)))
         for customer in CUSTOMERS:
             services.customers.upsert(org, customer.payload())
 
