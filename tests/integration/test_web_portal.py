@@ -121,6 +121,7 @@ def test_finalized_invoices_are_listed_with_their_explanations_and_only_the_cust
     assert f"{path}/invoices/{invoice.id}" in r.text
     detail = client.get(f"{path}/invoices/{invoice.id}")
     assert detail.status_code == 200 and "5 units" in html.unescape(detail.text)
+    assert "How this amount is computed" in detail.text and "Per unit amount" in detail.text
     for other in theirs.items:  # the other customer's invoice through A's link: not found
         r = client.get(f"{path}/invoices/{other.invoice.id}")
         assert r.status_code == 404 and "acme Second" not in r.text

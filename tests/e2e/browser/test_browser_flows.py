@@ -106,6 +106,10 @@ def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: A
         invoices.first.click()
         page.wait_for_selector("h1:has-text('Invoice')")
         assert page.get_by_text("Subtotal excluding taxes").is_visible()
+        explained = page.locator("details.fee-details")
+        if explained.count():
+            explained.first.locator("summary").click()
+            assert explained.first.locator("table.breakdown").is_visible()
         screenshot(page, "portal-invoice")
     assert page.console_errors == []
 

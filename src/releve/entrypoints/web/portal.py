@@ -30,6 +30,7 @@ from releve.entrypoints.web.views import chart_payload, portal_view
 from releve.services.errors import NotFound
 from releve.services.pagination import PageRequest
 from releve.services.portal import PortalLinkExpired, PortalLinkInvalid
+from releve.services.portal_view import detail_tables
 from releve.services.ports import EventFilter
 from releve.services.records import Customer, Organization
 
@@ -168,5 +169,6 @@ def portal_invoice(request: Request, token: str, invoice_id: str, c: ContainerDe
         customer=customer,
         organization=organization,
         view=invoice,
+        tables={f.id: detail_tables(f.amount_details) for f in invoice.fees},
         token=token,
     )
