@@ -65,3 +65,13 @@ def test_negative_usage_bills_nothing() -> None:
     # a sum of refunds (−3 units) is not a credit: credit notes do that
     fee = price("standard", StandardProperties(D("1")), UsageFacts(D(-3)), EUR)
     assert (fee.amount, fee.amount_cents, fee.units) == (D(0), 0, D(0))
+
+
+def test_explanation_rounds_long_averages_for_people_but_amount_details_stay_exact() -> None:
+    from releve.domain.charge_models.values import readable
+
+    # A time-weighted average: 113.1306345674869500 GB at 1 EUR → 113.13 EUR.
+    units = Decimal("113.1306345674869500")
+    assert readable(units) == "≈113.1306"
+    assert readable(Decimal("12.5000")) == "12.5"
+    assert readable(Decimal("0.00005")) == "≈0.0001"  # half-up at the fourth decimal

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Protocol
 
-from releve.domain.charge_models.values import plain
+from releve.domain.charge_models.values import plain, readable
 from releve.domain.money import Currency, minor_to_major
 
 AmountDetails = dict[str, object]
@@ -40,7 +40,7 @@ def total_text(amount_cents: int, currency: Currency) -> str:
 
 
 def units_text(units: Decimal) -> str:
-    return f"{plain(units)} unit" + ("" if units == 1 else "s")
+    return f"{readable(units)} unit" + ("" if units == 1 else "s")
 
 
 def sentence(units: Decimal, parts: Sequence[str], amount_cents: int, currency: Currency) -> str:

@@ -7,7 +7,7 @@ from decimal import Decimal
 
 from releve.domain.charge_models.breakdown import AmountDetails, price_text
 from releve.domain.charge_models.properties import StandardProperties
-from releve.domain.charge_models.values import plain
+from releve.domain.charge_models.values import readable
 from releve.domain.money import Currency
 
 
@@ -21,7 +21,7 @@ class StandardBreakdown:
         return {}  # Lago sends no details for standard fees: units × unit price says it all
 
     def parts(self, currency: Currency) -> list[str]:
-        return [f"{plain(self.units)} × {price_text(self.unit_amount, currency)}"]
+        return [f"{readable(self.units)} × {price_text(self.unit_amount, currency)}"]
 
 
 def price_standard(properties: StandardProperties, units: Decimal) -> StandardBreakdown:

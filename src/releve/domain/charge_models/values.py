@@ -8,7 +8,7 @@ NaN and infinities are refused, because a float has already lost the price the o
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from releve.domain.errors import DomainError
 
@@ -73,3 +73,20 @@ def plain(value: Decimal) -> str:
     """
     text = format(value.normalize(), "f")
     return "0" if text in ("-0", "0") else text
+
+
+READABLE_PLACES = 4
+
+
+def readable(value: Decimal) -> str:
+    """A quantity for a sentence people read: exact when it has at most four decimals, else
+    "≈" and the value rounded half-up to four (a time-weighted average such as
+    113.13063456748695… GB). The exact value stays in `amount_details`.
+
+    >>> readable(Decimal("12.50")), readable(Decimal("113.1306345674869500"))
+    ('12.5', '≈113.1306')
+    """
+    exponent = value.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent >= -READABLE_PLACES:
+        return plain(value)
+    return "≈" + plain(value.quantize(Decimal(1).scaleb(-READABLE_PLACES), rounding=ROUND_HALF_UP))
