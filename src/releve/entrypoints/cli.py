@@ -61,6 +61,13 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not run the billing scheduler.")
     ] = False,
+    access_log: Annotated[
+        bool,
+        typer.Option(
+            "--access-log/--no-access-log",
+            help="Log every request (off by default: it costs ingest throughput).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the API, dashboard and portal (migrates first)."""
     import uvicorn
@@ -77,7 +84,13 @@ def serve(
             console.print(f"billing scheduler: every {scheduler.interval:g} s")
         console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
         try:
-            uvicorn.run(create_app(container), host=host, port=port, log_level="info")
+            uvicorn.run(
+                create_app(container),
+                host=host,
+                port=port,
+                log_level="info",
+                access_log=access_log,
+            )
         finally:
             if scheduler is not None:
                 scheduler.stop()
