@@ -19,8 +19,9 @@ it. Numbers are taken last in the same transaction (`InvoiceRepository.next_sequ
 a rolled-back invoice never consumes one: numbers are gapless per organization.
 
 Status: `finalized` at once (number, `finalized_at`), unless the customer's (else the
-organization's) `invoice_grace_period` is > 0 — then `draft` without a number (finalization of
-drafts comes later). Periods that produce no fee, or a zero total the customer chose to skip
+organization's) `invoice_grace_period` is > 0 — then `draft` without a number; drafts are
+refreshed and finalized once their grace period is over (`billing_lifecycle`, end of each
+run). Periods that produce no fee, or a zero total the customer chose to skip
 (`finalize_zero_amount_invoice`), are stored `closed`: never shown, but billed.
 
 Termination: `on_subscription_terminated` runs inside the terminating unit of work (the DELETE
@@ -32,39 +33,24 @@ is missing (a subscription terminated by a plan deletion or an upgrade), so none
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 from uuid import UUID
 
-from releve.domain.billing.period_invoice import (
-    AssembledInvoice,
-    InvoiceKind,
-    assemble_period_invoice,
-)
-from releve.domain.fee_lines import TaxRate
-from releve.domain.filters import BucketKey
-from releve.domain.invoicing import ZeroAmountInvoicePolicy, finalize_zero_amount_invoice
-from releve.domain.periods import local_date
+from releve.domain.billing.period_invoice import InvoiceKind
 from releve.domain.subscriptions import Subscription as DomainSubscription
-from releve.domain.usage import UsageFacts
-from releve.services.billing_invoice import build_rows, invoice_number
+from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
-from releve.services.billing_records import (
-    INVOICE_CLOSED,
-    INVOICE_FINALIZED,
-    Invoice,
-    InvoiceSubscription,
-)
-from releve.services.billing_usage import usage_for_period
+from releve.services.billing_pricing import grace_period, price_invoice
+from releve.services.billing_queries import InvoiceView
+from releve.services.billing_records import INVOICE_CLOSED, Invoice, InvoiceSubscription
 from releve.services.errors import StoreConflict, ValidationFailed
 from releve.services.ports import Clock, UnitOfWork
 from releve.services.records import (
     SUBSCRIPTION_ACTIVE,
     SUBSCRIPTION_TERMINATED,
     Subscription,
-    Tax,
 )
 from releve.services.subscriptions import customer_timezone, domain_subscription
 
@@ -78,6 +64,7 @@ class BillingRun:
 
     at: datetime
     issued: list[Invoice] = field(default_factory=list)
+    finalized: list[Invoice] = field(default_factory=list)  # drafts past their grace period
     closed: int = 0  # periods billed without a visible invoice (no fee / skipped zero)
     skipped: int = 0  # already billed (by an earlier run or a concurrent process)
     errors: list[str] = field(default_factory=list)
@@ -115,6 +102,7 @@ class BillingService:
     def __init__(self, uow: BillingUnitOfWorkFactory, clock: Clock) -> None:
         self._uow = uow
         self._clock = clock
+        self._lifecycle = InvoiceLifecycle(uow, clock)
 
     # --- the billing run ---------------------------------------------------------------------
 
@@ -142,6 +130,9 @@ class BillingService:
                 except Exception as exc:
                     log.exception("billing: %s of %s at %s failed", kind.value, candidate.id, when)
                     run.errors.append(f"{candidate.id} {kind.value} {when.isoformat()}: {exc}")
+        # Drafts whose grace period is over (including the ones just issued): refreshed, then
+        # finalized, each in its own unit of work.
+        run.finalized = self._lifecycle.finalize_due(moment, run.errors)
         return run
 
     def _issue_one(
@@ -256,113 +247,37 @@ class BillingService:
     ) -> Invoice | None:
         """Build, store and (unless a grace period applies) finalize the invoice of `kind` at
         `at`; None when that period is already billed. Does not commit."""
-        org_id = subscription.organization_id
-        organization = uow.organizations.get(org_id)
-        customer = uow.customers.get_by_id(subscription.customer_id)
-        stored = uow.plans.get_by_id(org_id, subscription.plan_id)
-        assert organization is not None and customer is not None and stored is not None
-        tz = customer_timezone(uow, org_id, customer)
-        domain = domain_subscription(subscription, stored.plan, tz)
-        assert domain is not None
-        key = period_key(domain, kind, at)
+        context = self._context(uow, subscription)
+        key = period_key(context.domain, kind, at)
         if uow.invoices.period_billed(subscription.id, kind.value, key):
             return None
-        grace = (
-            customer.invoice_grace_period
-            if customer.invoice_grace_period is not None
-            else organization.invoice_grace_period
-        )
-        finalizing = grace <= 0
-        taxes = self._taxes(uow, org_id, domain)
-        rates = {code: TaxRate(t.code, t.name, t.rate) for code, t in taxes.items()}
-        defaults = [t.code for t in uow.taxes.applied_to_organization(org_id)]
-
-        def assemble(usage: Mapping[str, Mapping[BucketKey, UsageFacts]]) -> AssembledInvoice:
-            return assemble_period_invoice(
-                domain,
-                kind,
-                at,
-                usage=usage,
-                finalizing=finalizing,
-                taxes=rates,
-                default_tax_codes=defaults,
-            )
-
-        # First pass: which charge period this invoice bills (the domain decides); then price
-        # it with that period's usage.
-        probe = assemble({})
-        assembled = probe
-        if probe.charges_period is not None and not probe.charges_period.is_empty:
-            usage = usage_for_period(
-                uow,
-                org_id,
-                subscription.id,
-                subscription.external_id,
-                domain,
-                stored.plan,
-                probe.charges_period,
-            )
-            assembled = assemble(usage)
-        term = (
-            customer.net_payment_term
-            if customer.net_payment_term is not None
-            else organization.net_payment_term
-        )
         now = self._clock.now()
-        filter_ids = uow.invoices.charge_filter_ids(
-            [UUID(c.id) for c in stored.plan.charges if c.filters]
+        priced = price_invoice(
+            uow, subscription, kind, at, period_start=key, finalizing=None, now=now
         )
-        rows = build_rows(
-            assembled,
-            organization=organization,
-            subscription=subscription,
-            plan=stored.plan,
-            taxes=taxes,
-            filter_ids=filter_ids,
-            period_start=key,
-            issuing_date=local_date(at, tz),
-            net_payment_term=term,
-            now=now,
-        )
+        rows = priced.rows
         invoice = rows.invoice
         uow.invoices.add(invoice, [rows.link], rows.fees, rows.taxes)
-        policy = ZeroAmountInvoicePolicy(customer.finalize_zero_amount_invoice or "inherit")
-        if not assembled.fees or not finalize_zero_amount_invoice(
-            invoice.total_amount_cents, policy, ZeroAmountInvoicePolicy.INHERIT
-        ):
+        if not priced.shown():
             invoice.status = INVOICE_CLOSED
             uow.invoices.update(invoice)
-        elif finalizing:
-            self._finalize(uow, organization_id=org_id, invoice=invoice, now=now)
+        elif grace_period(priced.customer, priced.organization) <= 0:
+            finalize_in(uow, priced.organization, invoice, now)
         return invoice
 
-    @staticmethod
-    def _taxes(
-        uow: UnitOfWork, organization_id: UUID, domain: DomainSubscription
-    ) -> dict[str, Tax]:
-        plan = domain.plan
-        codes = {*plan.tax_codes, *(code for c in plan.charges for code in c.tax_codes)}
-        if plan.minimum_commitment is not None:
-            codes.update(plan.minimum_commitment.tax_codes)
-        found = {t.code: t for t in uow.taxes.applied_to_organization(organization_id)}
-        for code in sorted(codes - found.keys()):
-            tax = uow.taxes.get(organization_id, code)
-            if tax is not None:
-                found[code] = tax
-        return found
+    # --- draft lifecycle (Lago's PUT finalize / refresh, POST void, DELETE; `billing_lifecycle`)
 
-    def _finalize(
-        self, uow: BillingUnitOfWork, *, organization_id: UUID, invoice: Invoice, now: datetime
-    ) -> None:
-        organization = uow.organizations.get(organization_id)
-        assert organization is not None
-        sequential_id = uow.invoices.next_sequential_id(organization_id)
-        invoice.sequential_id = sequential_id
-        invoice.number = invoice_number(organization, sequential_id)
-        invoice.status = INVOICE_FINALIZED
-        invoice.finalized_at = now
-        invoice.updated_at = now
-        uow.invoices.update(invoice)
+    def finalize_invoice(self, organization_id: UUID, lago_id: str) -> InvoiceView:
+        return self._lifecycle.finalize(organization_id, lago_id)
+
+    def refresh_invoice(self, organization_id: UUID, lago_id: str) -> InvoiceView:
+        return self._lifecycle.refresh(organization_id, lago_id)
+
+    def void_invoice(self, organization_id: UUID, lago_id: str) -> InvoiceView:
+        return self._lifecycle.void(organization_id, lago_id)
+
+    def delete_invoice(self, organization_id: UUID, lago_id: str) -> InvoiceView:
+        return self._lifecycle.delete(organization_id, lago_id)
 
     # --- hooks for the subscription use cases ------------------------------------------------
 

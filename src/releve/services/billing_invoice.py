@@ -100,11 +100,12 @@ def build_rows(
     issuing_date: date,
     net_payment_term: int,
     now: datetime,
+    invoice_id: UUID | None = None,
 ) -> InvoiceRows:
     """The rows of a draft invoice (finalization sets status, number and dates afterwards)."""
     totals = assembled.totals
     currency = totals.currency
-    invoice_id = uuid.uuid4()
+    invoice_id = invoice_id or uuid.uuid4()
     invoice = Invoice(
         id=invoice_id,
         organization_id=organization.id,

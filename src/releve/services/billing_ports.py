@@ -67,6 +67,20 @@ class InvoiceRepository(Protocol):
         ...
 
     def update(self, invoice: Invoice) -> None: ...
+    def replace_lines(
+        self, invoice: Invoice, fee_rows: Collection[Fee], taxes: Collection[AppliedTax]
+    ) -> None:
+        """A refreshed draft: new fees and applied taxes, updated totals."""
+        ...
+
+    def drafts(self) -> list[Invoice]:
+        """Every draft invoice (all organizations), oldest first."""
+        ...
+
+    def get_for_update(self, organization_id: UUID, invoice_id: UUID) -> Invoice | None:
+        """The invoice with its row locked until the transaction ends."""
+        ...
+
     def get(self, organization_id: UUID, invoice_id: UUID) -> Invoice | None: ...
     def list_invoices(
         self, organization_id: UUID, filters: InvoiceFilter, page: PageRequest

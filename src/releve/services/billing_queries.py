@@ -108,7 +108,8 @@ def _date(errors: Errors, field: str, value: str | None) -> date | None:
         return None
 
 
-def _uuid(value: str, resource: str) -> UUID:
+def parse_id(value: str, resource: str) -> UUID:
+    """A path id; anything that is not a UUID is simply not found."""
     try:
         return UUID(value)
     except ValueError:
@@ -120,7 +121,7 @@ class InvoiceQueries:
         self._uow = uow
         self._clock = clock
 
-    def _views(self, uow: BillingUnitOfWork, invoices: list[Invoice]) -> list[InvoiceView]:
+    def views_in(self, uow: BillingUnitOfWork, invoices: list[Invoice]) -> list[InvoiceView]:
         ids = [i.id for i in invoices]
         fees = uow.invoices.fees_for(ids)
         taxes = uow.invoices.taxes_for(ids)
@@ -155,14 +156,14 @@ class InvoiceQueries:
         return views
 
     def _get(self, uow: BillingUnitOfWork, organization_id: UUID, lago_id: str) -> Invoice:
-        invoice = uow.invoices.get(organization_id, _uuid(lago_id, "invoice"))
+        invoice = uow.invoices.get(organization_id, parse_id(lago_id, "invoice"))
         if invoice is None or invoice.status not in VISIBLE_STATUSES:
             raise NotFound("invoice")
         return invoice
 
     def get(self, organization_id: UUID, lago_id: str) -> InvoiceView:
         with self._uow(read_only=True) as uow:
-            return self._views(uow, [self._get(uow, organization_id, lago_id)])[0]
+            return self.views_in(uow, [self._get(uow, organization_id, lago_id)])[0]
 
     def list(
         self,
@@ -203,7 +204,7 @@ class InvoiceQueries:
                 issuing_date_to=end,
             )
             items, total = uow.invoices.list_invoices(organization_id, filters, page)
-            return Page(self._views(uow, items), page, total)
+            return Page(self.views_in(uow, items), page, total)
 
     def update(self, organization_id: UUID, lago_id: str, values: Mapping[str, Any]) -> InvoiceView:
         """Lago's PUT /invoices/{id}: `payment_status` and `metadata` only (module docstring)."""
@@ -241,7 +242,7 @@ class InvoiceQueries:
                     invoice.metadata = _merge_metadata(invoice.metadata, metadata)
                 invoice.updated_at = now
                 uow.invoices.update(invoice)
-                view = self._views(uow, [invoice])[0]
+                view = self.views_in(uow, [invoice])[0]
                 uow.commit()
             return view
 
@@ -251,13 +252,13 @@ class InvoiceQueries:
 
     def get_fee(self, organization_id: UUID, lago_id: str) -> FeeView:
         with self._uow(read_only=True) as uow:
-            fee = uow.invoices.get_fee(organization_id, _uuid(lago_id, "fee"))
+            fee = uow.invoices.get_fee(organization_id, parse_id(lago_id, "fee"))
             if fee is None:
                 raise NotFound("fee")
             invoice = uow.invoices.get(organization_id, fee.invoice_id)
             if invoice is None or invoice.status not in VISIBLE_STATUSES:
                 raise NotFound("fee")
-            return FeeView(fee, self._views(uow, [invoice])[0])
+            return FeeView(fee, self.views_in(uow, [invoice])[0])
 
     def list_fees(
         self,
@@ -300,7 +301,7 @@ class InvoiceQueries:
                 if fee.invoice_id not in invoices:
                     invoice = uow.invoices.get(organization_id, fee.invoice_id)
                     assert invoice is not None
-                    invoices[fee.invoice_id] = self._views(uow, [invoice])[0]
+                    invoices[fee.invoice_id] = self.views_in(uow, [invoice])[0]
             return Page([FeeView(f, invoices[f.invoice_id]) for f in fees], page, total)
 
 

@@ -16,6 +16,7 @@ from uuid import UUID
 INVOICE_DRAFT = "draft"
 INVOICE_FINALIZED = "finalized"
 INVOICE_VOIDED = "voided"
+INVOICE_DELETED = "deleted"  # a draft deleted through the API; its period stays billed
 # Lago's internal `closed`: a period that was processed but shows no invoice (no fee at all, or
 # a zero total the customer/organization chose to skip). Never listed; keeps the period billed.
 INVOICE_CLOSED = "closed"

@@ -27,7 +27,13 @@ from releve.adapters.sql.tables_billing import (
     invoices,
 )
 from releve.services.billing_ports import FeeFilter, InvoiceFilter
-from releve.services.billing_records import AppliedTax, Fee, Invoice, InvoiceSubscription
+from releve.services.billing_records import (
+    INVOICE_DRAFT,
+    AppliedTax,
+    Fee,
+    Invoice,
+    InvoiceSubscription,
+)
 from releve.services.pagination import PageRequest
 from releve.services.records import (
     SUBSCRIPTION_ACTIVE,
@@ -127,6 +133,42 @@ class SqlInvoiceRepository:
         values = to_row(invoice)
         del values["id"]
         self._c.execute(invoices.update().where(invoices.c.id == invoice.id).values(**values))
+
+    def replace_lines(
+        self, invoice: Invoice, fee_rows: Collection[Fee], taxes: Collection[AppliedTax]
+    ) -> None:
+        """A refreshed draft: its fees and applied taxes replaced, its totals updated."""
+        self._c.execute(
+            fees.delete().where(
+                fees.c.invoice_id == invoice.id, fees.c.true_up_parent_fee_id.is_not(None)
+            )
+        )
+        self._c.execute(fees.delete().where(fees.c.invoice_id == invoice.id))
+        self._c.execute(applied_taxes.delete().where(applied_taxes.c.invoice_id == invoice.id))
+        self.update(invoice)
+        ordered = sorted(fee_rows, key=lambda f: f.true_up_parent_fee_id is not None)
+        if ordered:
+            self._c.execute(fees.insert(), [to_row(f) for f in ordered])
+        if taxes:
+            self._c.execute(applied_taxes.insert(), [to_row(t) for t in taxes])
+
+    def drafts(self) -> list[Invoice]:
+        rows = self._c.execute(
+            invoices.select()
+            .where(invoices.c.status == INVOICE_DRAFT)
+            .order_by(invoices.c.organization_id, invoices.c.created_at, invoices.c.id)
+        )
+        return [to_record(Invoice, r) for r in rows]
+
+    def get_for_update(self, organization_id: UUID, invoice_id: UUID) -> Invoice | None:
+        """The invoice, its row locked until the transaction ends (PostgreSQL; SQLite write
+        transactions are serialized)."""
+        row = self._c.execute(
+            invoices.select()
+            .where(invoices.c.organization_id == organization_id, invoices.c.id == invoice_id)
+            .with_for_update()
+        ).first()
+        return to_record(Invoice, row) if row else None
 
     # --- reads -------------------------------------------------------------------------------
 

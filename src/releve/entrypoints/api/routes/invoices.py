@@ -1,8 +1,11 @@
-"""GET /invoices, GET/PUT /invoices/{lago_id} (Lago shapes; drafts, finalized, voided)."""
+"""GET /invoices, GET/PUT/DELETE /invoices/{lago_id}, PUT .../finalize, PUT .../refresh,
+POST .../void (Lago shapes; drafts, finalized, voided). Wrong states are 405 with a code."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Body
 
@@ -11,7 +14,7 @@ from releve.entrypoints.api.deps import ContainerDep, OrganizationDep, PageDep
 from releve.entrypoints.api.errors import envelope
 from releve.entrypoints.api.exact import ExactJSONResponse, ExactRoute
 from releve.entrypoints.api.routes.plans import root
-from releve.services.billing_queries import NotAllowed
+from releve.services.billing_queries import InvoiceView, NotAllowed
 
 router = APIRouter(route_class=ExactRoute, tags=["invoices"])
 
@@ -67,3 +70,33 @@ def update_invoice(
     except NotAllowed as exc:
         return envelope(405, exc.code)
     return ExactJSONResponse({"invoice": billing_serializers.invoice(view)})
+
+
+def _transition(
+    action: Callable[[UUID, str], InvoiceView], org_id: UUID, lago_id: str
+) -> ExactJSONResponse:
+    try:
+        view = action(org_id, lago_id)
+    except NotAllowed as exc:
+        return envelope(405, exc.code)
+    return ExactJSONResponse({"invoice": billing_serializers.invoice(view)})
+
+
+@router.put("/invoices/{lago_id}/finalize", summary="Finalize a draft invoice")
+def finalize_invoice(lago_id: str, org: OrganizationDep, c: ContainerDep) -> ExactJSONResponse:
+    return _transition(c.billing.finalize_invoice, org.id, lago_id)
+
+
+@router.put("/invoices/{lago_id}/refresh", summary="Refresh a draft invoice from current usage")
+def refresh_invoice(lago_id: str, org: OrganizationDep, c: ContainerDep) -> ExactJSONResponse:
+    return _transition(c.billing.refresh_invoice, org.id, lago_id)
+
+
+@router.post("/invoices/{lago_id}/void", summary="Void a finalized, unpaid invoice")
+def void_invoice(lago_id: str, org: OrganizationDep, c: ContainerDep) -> ExactJSONResponse:
+    return _transition(c.billing.void_invoice, org.id, lago_id)
+
+
+@router.delete("/invoices/{lago_id}", summary="Delete a draft invoice")
+def delete_invoice(lago_id: str, org: OrganizationDep, c: ContainerDep) -> ExactJSONResponse:
+    return _transition(c.billing.delete_invoice, org.id, lago_id)
