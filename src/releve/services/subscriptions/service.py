@@ -1,44 +1,16 @@
-"""Subscriptions (Lago's /subscriptions): create, upgrade, downgrade, update, terminate, activate.
-
-Lifecycle (lago-api.md §4.1):
-- `POST` with a new external id creates the subscription (and the customer if missing). A start
-  (`subscription_at`) in the past or now makes it `active` from that start (events already stored
-  in its window are matched and counted in the same transaction); a future start makes it
-  `pending` until `activate_due` runs at or after that time.
-- `POST` with the external id of an active subscription on another plan changes plan: an
-  **upgrade** (new yearly amount ≥ old, Lago's rule) applies now — the old one is terminated,
-  the new one is active from now and keeps the billing anchor (`subscription_at`); a
-  **downgrade** creates a `pending` subscription starting at the end of the current period,
-  shown as `next_plan_code` / `downgrade_plan_date`; a second downgrade cancels the first.
-- `DELETE` terminates (`terminate`); with `status=pending` it cancels the pending one.
-- `plan_overrides` create a child plan (domain `apply_overrides`) used by this subscription only.
-
-Final invoices on termination are another use case's job: `terminate` returns the terminated
-subscription and is the one place they hook in. No invoice is produced here.
-"""
+"""The subscription use cases (see the package docstring for the lifecycle): reads, create,
+update, terminate, activate."""
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, tzinfo
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from releve.domain.billing.plan_change import ChangeKind, change_kind
-from releve.domain.periods import BillingTime, Period, local_date, parse_timezone
-from releve.domain.plans import Plan, apply_overrides
-from releve.domain.subscriptions import Subscription as DomainSubscription
 from releve.services.errors import NotFound, ValidationFailed
-from releve.services.event_input import parse_timestamp
 from releve.services.pagination import Page, PageRequest
-from releve.services.plans import (
-    check_tax_codes,
-    domain_errors_as_422,
-    new_id,
-    unnamed_currency,
-)
+from releve.services.plans import unnamed_currency
 from releve.services.ports import (
     Clock,
     CurrencyCatalog,
@@ -51,10 +23,17 @@ from releve.services.records import (
     SUBSCRIPTION_CANCELED,
     SUBSCRIPTION_PENDING,
     SUBSCRIPTION_TERMINATED,
-    Customer,
-    StoredPlan,
     Subscription,
 )
+from releve.services.subscriptions.creation import (
+    change_plan,
+    child_plan,
+    customer_for,
+    parse_time,
+    start_subscription,
+)
+from releve.services.subscriptions.termination import terminate_in
+from releve.services.subscriptions.views import SubscriptionView, subscription_view
 from releve.services.transactions import retry_on_conflict
 from releve.services.usage_recording import UsageRecorder
 from releve.services.validation import Errors, check_required_string
@@ -69,107 +48,6 @@ ON_TERMINATION_CREDIT_NOTE = ("credit", "refund", "offset", "skip")
 ON_TERMINATION_INVOICE = ("generate", "skip")
 # Called inside a unit of work, before its commit (see `SubscriptionService.__init__`).
 SubscriptionHook = Callable[[UnitOfWork, Subscription], None]
-
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionView:
-    """A subscription with what its API object shows (customer, plan, chain, current period)."""
-
-    subscription: Subscription
-    customer: Customer
-    plan: StoredPlan
-    previous_plan_code: str | None
-    next_plan_code: str | None
-    current_period: Period | None
-
-
-def customer_timezone(uow: UnitOfWork, organization_id: UUID, customer: Customer) -> tzinfo:
-    """The customer's zone, else the organization's, else UTC."""
-    if customer.timezone:
-        return parse_timezone(customer.timezone)
-    org = uow.organizations.get(organization_id)
-    return parse_timezone(org.timezone) if org and org.timezone else UTC
-
-
-def domain_subscription(
-    subscription: Subscription, plan: Plan, tz: tzinfo
-) -> DomainSubscription | None:
-    """The domain view (periods, trial) of a subscription that has started, else None."""
-    if subscription.started_at is None:
-        return None
-    return DomainSubscription(
-        id=str(subscription.id),
-        external_id=subscription.external_id,
-        plan=plan,
-        billing_time=BillingTime(subscription.billing_time),
-        tz=tz,
-        started_at=subscription.started_at,
-        anchor_at=min(subscription.subscription_at, subscription.started_at),
-        terminated_at=subscription.terminated_at,
-    )
-
-
-def _time(errors: Errors, field: str, value: Any) -> datetime | None:
-    """ISO 8601 (a naive time is read as UTC, as Lago does) or Unix seconds."""
-    if value is None:
-        return None
-    parsed = parse_timestamp(value)
-    if parsed is None and isinstance(value, str):
-        try:
-            naive = datetime.fromisoformat(value)
-        except ValueError:
-            naive = None
-        if naive is not None and naive.tzinfo is None:
-            parsed = naive.replace(tzinfo=UTC)
-    if parsed is None:
-        errors.add(field, "invalid_date")
-    return parsed
-
-
-def terminate_in(
-    uow: UnitOfWork,
-    recorder: UsageRecorder,
-    subscription: Subscription,
-    at: datetime,
-) -> Subscription:
-    """End an active subscription at `at` (or cancel a pending one), in the caller's unit of
-    work: its pending downgrade is canceled, and events at or after `at` leave its usage."""
-    org = subscription.organization_id
-    if subscription.status == SUBSCRIPTION_PENDING:
-        return _cancel(uow, subscription, at)
-    if subscription.status != SUBSCRIPTION_ACTIVE:
-        return subscription
-    if subscription.next_subscription_id is not None:
-        following = uow.subscriptions.get_by_id(org, subscription.next_subscription_id)
-        if following is not None and following.status == SUBSCRIPTION_PENDING:
-            following.status = SUBSCRIPTION_CANCELED
-            following.canceled_at = at
-            following.updated_at = at
-            uow.subscriptions.update(following)
-        subscription.next_subscription_id = None
-        subscription.downgrade_plan_date = None
-    subscription.status = SUBSCRIPTION_TERMINATED
-    subscription.terminated_at = at
-    subscription.updated_at = at
-    uow.subscriptions.update(subscription)
-    recorder.rematch(uow, org, subscription.external_id, since=at)
-    return subscription
-
-
-def _cancel(uow: UnitOfWork, subscription: Subscription, at: datetime) -> Subscription:
-    org = subscription.organization_id
-    subscription.status = SUBSCRIPTION_CANCELED
-    subscription.canceled_at = at
-    subscription.updated_at = at
-    uow.subscriptions.update(subscription)
-    if subscription.previous_subscription_id is not None:
-        previous = uow.subscriptions.get_by_id(org, subscription.previous_subscription_id)
-        if previous is not None and previous.next_subscription_id == subscription.id:
-            previous.next_subscription_id = None
-            previous.downgrade_plan_date = None
-            previous.updated_at = at
-            uow.subscriptions.update(previous)
-    return subscription
 
 
 class SubscriptionService:
@@ -196,27 +74,7 @@ class SubscriptionService:
     # --- reads -------------------------------------------------------------------------------
 
     def view(self, uow: UnitOfWork, subscription: Subscription) -> SubscriptionView:
-        org = subscription.organization_id
-        customer = uow.customers.get_by_id(subscription.customer_id)
-        plan = uow.plans.get_by_id(org, subscription.plan_id)
-        assert customer is not None and plan is not None
-        previous_code = next_code = None
-        if subscription.previous_subscription_id is not None:
-            previous = uow.subscriptions.get_by_id(org, subscription.previous_subscription_id)
-            previous_plan = previous and uow.plans.get_by_id(org, previous.plan_id)
-            previous_code = previous_plan.plan.code if previous_plan else None
-        if subscription.next_subscription_id is not None:
-            following = uow.subscriptions.get_by_id(org, subscription.next_subscription_id)
-            next_plan = following and uow.plans.get_by_id(org, following.plan_id)
-            next_code = next_plan.plan.code if next_plan else None
-        period = None
-        if subscription.status == SUBSCRIPTION_ACTIVE:
-            tz = customer_timezone(uow, org, customer)
-            domain = domain_subscription(subscription, plan.plan, tz)
-            now = self._clock.now()
-            if domain is not None and now >= domain.start:
-                period = domain.fee_period(now)
-        return SubscriptionView(subscription, customer, plan, previous_code, next_code, period)
+        return subscription_view(uow, subscription, self._clock)
 
     def get(self, organization_id: UUID, external_id: str) -> SubscriptionView:
         """The active subscription of the external id, else its pending one, else the latest."""
@@ -269,8 +127,8 @@ class SubscriptionService:
         billing_time = values.get("billing_time") or "calendar"
         if billing_time not in ("calendar", "anniversary"):
             errors.add("billing_time", "value_is_invalid")
-        subscription_at = _time(errors, "subscription_at", values.get("subscription_at"))
-        ending_at = _time(errors, "ending_at", values.get("ending_at"))
+        subscription_at = parse_time(errors, "subscription_at", values.get("subscription_at"))
+        ending_at = parse_time(errors, "ending_at", values.get("ending_at"))
         display_name = values.get("name")
         if display_name is not None and not isinstance(display_name, str):
             errors.add("name", "value_is_invalid")
@@ -287,21 +145,24 @@ class SubscriptionService:
                 stored = uow.plans.get(organization_id, str(values["plan_code"]))
                 if stored is None:
                     raise NotFound("plan")
-                customer = self._customer(uow, organization_id, str(values["external_customer_id"]))
+                customer = customer_for(
+                    uow, self._clock, organization_id, str(values["external_customer_id"])
+                )
                 current = uow.subscriptions.current(organization_id, external_id)
                 if current is not None and current.customer_id != customer.id:
                     raise ValidationFailed.one("external_id", "value_already_exist")
                 plan_id = stored.id
                 if overrides:
-                    plan_id = self._child_plan(uow, stored, stored.plan, overrides, now)
+                    plan_id = child_plan(uow, self._currencies, stored, stored.plan, overrides, now)
                 fields = {
                     "name": display_name,
                     "billing_time": billing_time,
                     "ending_at": ending_at,
                 }
                 if current is None:
-                    result = self._start(
+                    result = start_subscription(
                         uow,
+                        self._recorder,
                         organization_id,
                         customer,
                         plan_id,
@@ -318,7 +179,9 @@ class SubscriptionService:
                     uow.subscriptions.update(current)
                     result = current
                 else:
-                    result = self._change_plan(uow, current, stored, plan_id, now, display_name)
+                    result = change_plan(
+                        uow, self._recorder, current, stored, plan_id, now, display_name
+                    )
                 if result.status == SUBSCRIPTION_ACTIVE and result is not current:
                     self._hooks_on_start(uow, result)
                 view = self.view(uow, result)
@@ -327,154 +190,13 @@ class SubscriptionService:
 
         return retry_on_conflict(attempt)
 
-    def _customer(self, uow: UnitOfWork, organization_id: UUID, external_id: str) -> Customer:
-        """The customer, created on the fly when missing (Lago's find_or_initialize_by)."""
-        customer = uow.customers.get(organization_id, external_id)
-        if customer is None:
-            now = self._clock.now()
-            customer = Customer(
-                id=uuid.uuid4(),
-                organization_id=organization_id,
-                external_id=external_id,
-                sequential_id=uow.customers.next_sequential_id(organization_id),
-                created_at=now,
-                updated_at=now,
-            )
-            uow.customers.add(customer)
-        return customer
-
-    def _start(
-        self,
-        uow: UnitOfWork,
-        organization_id: UUID,
-        customer: Customer,
-        plan_id: UUID,
-        external_id: str,
-        start: datetime,
-        now: datetime,
-        fields: Mapping[str, Any],
-    ) -> Subscription:
-        active = start <= now
-        subscription = Subscription(
-            id=uuid.uuid4(),
-            organization_id=organization_id,
-            customer_id=customer.id,
-            plan_id=plan_id,
-            external_id=external_id,
-            status=SUBSCRIPTION_ACTIVE if active else SUBSCRIPTION_PENDING,
-            billing_time=fields["billing_time"],
-            subscription_at=start,
-            started_at=start if active else None,
-            ending_at=fields["ending_at"],
-            name=fields["name"],
-            created_at=now,
-            updated_at=now,
-        )
-        uow.subscriptions.add(subscription)
-        if active:
-            # Events already stored for this external id from its start on now count.
-            self._recorder.rematch(uow, organization_id, external_id, since=start)
-        return subscription
-
-    def _change_plan(
-        self,
-        uow: UnitOfWork,
-        current: Subscription,
-        target: StoredPlan,
-        plan_id: UUID,
-        now: datetime,
-        name: str | None,
-    ) -> Subscription:
-        org = current.organization_id
-        current_plan = uow.plans.get_by_id(org, current.plan_id)
-        assert current_plan is not None
-        if current_plan.plan.code == target.plan.code and plan_id == target.id:
-            return current  # same plan: POST is idempotent on external_id
-        new_plan = uow.plans.get_by_id(org, plan_id)
-        assert new_plan is not None
-        successor = Subscription(
-            id=uuid.uuid4(),
-            organization_id=org,
-            customer_id=current.customer_id,
-            plan_id=plan_id,
-            external_id=current.external_id,
-            status=SUBSCRIPTION_PENDING,
-            billing_time=current.billing_time,
-            subscription_at=current.subscription_at,
-            name=name if name is not None else current.name,
-            ending_at=current.ending_at,
-            previous_subscription_id=current.id,
-            created_at=now,
-            updated_at=now,
-        )
-        pending = uow.subscriptions.pending(org, current.external_id)
-        if pending is not None:
-            _cancel(uow, pending, now)  # a second plan change replaces a pending downgrade
-            current = uow.subscriptions.get_by_id(org, current.id) or current
-        if change_kind(current_plan.plan, new_plan.plan) is ChangeKind.UPGRADE:
-            terminate_in(uow, self._recorder, current, now)
-            successor.status = SUBSCRIPTION_ACTIVE
-            successor.started_at = now
-            uow.subscriptions.add(successor)
-            current.next_subscription_id = successor.id
-            uow.subscriptions.update(current)
-            self._recorder.rematch(uow, org, current.external_id, since=now)
-            return successor
-        customer = uow.customers.get_by_id(current.customer_id)
-        assert customer is not None
-        tz = customer_timezone(uow, org, customer)
-        domain = domain_subscription(current, current_plan.plan, tz)
-        assert domain is not None
-        boundary = domain.fee_period(max(now, domain.start)).end
-        successor.subscription_at = boundary
-        uow.subscriptions.add(successor)
-        current.next_subscription_id = successor.id
-        current.downgrade_plan_date = local_date(boundary, tz)
-        current.updated_at = now
-        uow.subscriptions.update(current)
-        return current
-
-    def _child_plan(
-        self,
-        uow: UnitOfWork,
-        root: StoredPlan,
-        base: Plan,
-        overrides: Mapping[str, Any],
-        now: datetime,
-    ) -> UUID:
-        """Store the child plan `overrides` make of `base` (the root plan or a previous child;
-        `charges[].id` always names the root plan's charges, as in Lago)."""
-        to_base = {c.parent_id or c.id: c.id for c in base.charges}
-        translated = dict(overrides)
-        if isinstance(overrides.get("charges"), list):
-            translated["charges"] = [
-                {**c, "id": to_base.get(str(c.get("id")), c.get("id"))}
-                if isinstance(c, Mapping)
-                else c
-                for c in overrides["charges"]
-            ]
-        with domain_errors_as_422():
-            child = apply_overrides(base, translated, currency=self._currencies, new_id=new_id)
-        to_root = {c.id: c.parent_id or c.id for c in base.charges}
-        child = replace(
-            child,
-            parent_id=root.plan.id,
-            charges=tuple(
-                replace(c, parent_id=to_root.get(c.parent_id or "", c.parent_id))
-                for c in child.charges
-            ),
-        )
-        check_tax_codes(uow, root.organization_id, child)
-        uow.plans.add(StoredPlan(child, root.organization_id, now, now))
-        return UUID(child.id)
-
     def update(
         self, organization_id: UUID, external_id: str, values: Mapping[str, Any]
     ) -> SubscriptionView:
         """Lago's PUT: `name`, `ending_at`, `subscription_at` (pending only), `plan_overrides`."""
         errors = Errors()
-        ending_at = _time(errors, "ending_at", values.get("ending_at"))
-        subscription_at = _time(errors, "subscription_at", values.get("subscription_at"))
+        ending_at = parse_time(errors, "ending_at", values.get("ending_at"))
+        subscription_at = parse_time(errors, "subscription_at", values.get("subscription_at"))
         if "name" in values and values["name"] is not None and not isinstance(values["name"], str):
             errors.add("name", "value_is_invalid")
         overrides = values.get("plan_overrides")
@@ -503,7 +225,9 @@ class SubscriptionService:
                     root_id = UUID(current.plan.parent_id) if current.plan.parent_id else current.id
                     root = uow.plans.get_by_id(organization_id, root_id)
                     assert root is not None
-                    subscription.plan_id = self._child_plan(uow, root, current.plan, overrides, now)
+                    subscription.plan_id = child_plan(
+                        uow, self._currencies, root, current.plan, overrides, now
+                    )
                 subscription.updated_at = now
                 uow.subscriptions.update(subscription)
                 if overrides and subscription.status == SUBSCRIPTION_ACTIVE:
