@@ -1,4 +1,4 @@
-"""Customer portal links: a signed, expiring token → what that customer used recently.
+"""Customer portal links: a signed, expiring token → the customer it was issued for.
 
 Token = base64url(customer uuid ‖ expiry as Unix seconds) "." base64url(HMAC-SHA256 truncated to
 20 bytes), keyed with the organization's `portal_secret`. No session or table is needed, a link
@@ -11,7 +11,6 @@ import base64
 import hashlib
 import hmac
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from uuid import UUID
 
@@ -20,7 +19,6 @@ from releve.services.ports import Clock, UnitOfWorkFactory
 from releve.services.records import Customer, Organization
 
 DEFAULT_VALIDITY = timedelta(days=30)
-USAGE_WINDOW = timedelta(days=30)
 
 
 class PortalLinkInvalid(NotFound):
@@ -35,14 +33,6 @@ class PortalLinkExpired(NotFound):
 
     def __init__(self) -> None:
         super().__init__("portal")
-
-
-@dataclass(frozen=True, slots=True)
-class PortalView:
-    customer: Customer
-    organization_name: str
-    since: datetime
-    event_counts: dict[str, int]  # metric code → events in the window
 
 
 def _b64(data: bytes) -> str:
@@ -102,15 +92,3 @@ class PortalService:
         if expiry <= self._clock.now():
             raise PortalLinkExpired()
         return customer, organization
-
-    def view(self, token: str) -> PortalView:
-        """The portal page's data; any bad, forged or expired token is not found (see verify)."""
-        customer, organization = self.verify(token)
-        since = self._clock.now() - USAGE_WINDOW
-        with self._uow(read_only=True) as uow:
-            # Until subscriptions exist, a customer's usage is the events sent with its
-            # external_id as external_subscription_id (the demo does so).
-            counts = dict(
-                uow.events.counts_by_code(customer.organization_id, [customer.external_id], since)
-            )
-        return PortalView(customer, organization.name, since, counts)

@@ -6,7 +6,7 @@ then `uow.commit()`. Leaving the block without committing rolls back. Repositori
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from types import TracebackType
@@ -143,10 +143,6 @@ class EventRepository(Protocol):
     ) -> int:
         """Re-flag the events of one code; returns how many changed."""
         ...
-
-    def counts_by_code(
-        self, organization_id: UUID, external_subscription_ids: Iterable[str], since: datetime
-    ) -> Mapping[str, int]: ...
 
     def chunk_for_external_id(
         self,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import fields
 from datetime import datetime
 from typing import Any
@@ -142,24 +142,6 @@ class SqlEventRepository:
             }
         result = self._c.execute(query.values(**values))
         return int(result.rowcount)
-
-    def counts_by_code(
-        self, organization_id: UUID, external_subscription_ids: Iterable[str], since: datetime
-    ) -> Mapping[str, int]:
-        ids = list(external_subscription_ids)
-        if not ids:
-            return {}
-        rows = self._c.execute(
-            sa.select(events.c.code, sa.func.count())
-            .where(
-                events.c.organization_id == organization_id,
-                events.c.external_subscription_id.in_(ids),
-                events.c.timestamp >= since,
-            )
-            .group_by(events.c.code)
-            .order_by(events.c.code)
-        )
-        return {code: int(n) for code, n in rows}
 
     def chunk_for_external_id(
         self,
