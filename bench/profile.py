@@ -15,7 +15,7 @@ WATCH = [
     ("canonical", "canonical JSON for the hash"),
     ("find_many", "dedup lookup (SELECT … IN)"),
     ("add_many", "events insert"),
-    ("to_row", "dataclasses.asdict (deep copy) per row"),
+    ("to_row", "shallow field copy per row"),
     ("_compile_w_cache", "SQL compilation"),
     ("commit", "COMMIT"),
     ("authenticate", "API-key lookup"),

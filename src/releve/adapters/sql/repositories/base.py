@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
+from functools import cache
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -14,8 +15,15 @@ def to_record(record_type: type[R], row: sa.Row[Any]) -> R:
     return record_type(**row._mapping)
 
 
+@cache
+def _field_names(record_type: type) -> tuple[str, ...]:
+    return tuple(f.name for f in fields(record_type))
+
+
 def to_row(record: Any) -> dict[str, Any]:
-    return asdict(record)
+    """The record's column values, a shallow copy: inserts and updates only read them, so the
+    deep copy `dataclasses.asdict` makes of every JSON field (lists, dicts) is not needed."""
+    return {name: getattr(record, name) for name in _field_names(type(record))}
 
 
 def count_and_page(

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from dataclasses import fields
 from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
-from releve.adapters.sql.repositories.base import count_and_page, to_record
+from releve.adapters.sql.repositories.base import count_and_page, to_record, to_row
 from releve.adapters.sql.tables import events, subscriptions
 from releve.services.errors import StoreConflict
 from releve.services.pagination import PageRequest
@@ -24,13 +23,6 @@ INSERT_CHUNK = 500
 # set per event (executemany: sqlite3 reuses one prepared statement, psycopg 3 pipelines the
 # rows), instead of compiling a new multi-row `VALUES` statement per batch.
 _INSERT = events.insert()
-_FIELDS = tuple(f.name for f in fields(StoredEvent))
-
-
-def _event_row(event: StoredEvent) -> dict[str, Any]:
-    """The event's column values, a shallow copy: the insert only reads them, so the deep copy
-    `dataclasses.asdict` makes of every properties dict is not needed."""
-    return {name: getattr(event, name) for name in _FIELDS}
 
 
 class SqlEventRepository:
@@ -55,7 +47,7 @@ class SqlEventRepository:
         # queue instead of deadlocking on PostgreSQL.
         if not new_events:
             return
-        rows = sorted(map(_event_row, new_events), key=lambda r: r["transaction_id"])
+        rows = sorted(map(to_row, new_events), key=lambda r: r["transaction_id"])
         try:
             self._c.execute(_INSERT, rows)
         except sa.exc.IntegrityError as exc:
