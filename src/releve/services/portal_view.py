@@ -7,10 +7,10 @@ Read-only view data assembled from the same services as the API — `Subscriptio
 - Periods are the charge period of current usage, half-open ``[start, end)``; `last_day` is the
   customer's local calendar date of the last instant inside it (time zone of the customer, else
   of the organization).
-- The projection is linear: ``cost so far × period length ÷ elapsed time``, rounded once,
-  half-up, to the minor unit, for the charges whose units pile up over time; charges that price
-  a level (seats, a peak, recurring storage) count as they are. It is an estimate, and the pages
-  say so next to it.
+- The projection is the API's (`services.projection`, also behind
+  `GET /customers/{id}/projected_usage`): linear in the elapsed share of the period for the
+  charges whose units pile up over time; charges that price a level (seats, a peak, recurring
+  storage) count as they are. It is an estimate, and the pages say so next to it.
 - Isolation: everything here is looked up by (organization id, customer external id) taken from
   a verified portal token or dashboard session; invoices and subscriptions of anyone else are
   never returned (`invoice_for_customer` checks the owner, not just the organization).
@@ -22,74 +22,24 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
-from fractions import Fraction
 from uuid import UUID
 
 from releve.domain.billing.charge_fees import ChargeFee
-from releve.domain.metering import AggregationType, BillableMetric
-from releve.domain.money import round_fraction
 from releve.domain.periods import Period, local_date
 from releve.services.billing_queries import InvoiceQueries, InvoiceView
 from releve.services.billing_records import INVOICE_FINALIZED
 from releve.services.errors import NotFound
 from releve.services.pagination import Page, PageRequest
+from releve.services.projection import (  # noqa: F401 (the portal's names for the shared rule)
+    ACCUMULATING,
+    grows_with_time,
+    projected_cents,
+    projected_total_cents,
+)
 from releve.services.subscriptions import SubscriptionService
 from releve.services.usage import ChargeUsage, CurrentUsageService, CustomerUsage
 
 MAX_SUBSCRIPTIONS = 100  # a customer's active subscriptions fit on one page
-
-
-def projected_cents(so_far_cents: int, period: Period, now: datetime) -> int | None:
-    """Cost at period end if usage goes on at the same pace: so far ÷ elapsed fraction.
-
-    None before the period starts (nothing elapsed: no pace to extrapolate); the amount so far
-    once the period is over. Exact arithmetic (microseconds as a Fraction), rounded once.
-
-    >>> from datetime import UTC
-    >>> p = Period(datetime(2024, 3, 1, tzinfo=UTC), datetime(2024, 4, 1, tzinfo=UTC))
-    >>> projected_cents(1000, p, datetime(2024, 3, 16, 12, tzinfo=UTC))  # half of 31 days
-    2000
-    """
-    length = period.end - period.start
-    elapsed = min(now, period.end) - period.start
-    if elapsed <= timedelta(0) or length <= timedelta(0):
-        return None
-    micro = timedelta(microseconds=1)
-    return round_fraction(Fraction(so_far_cents) * Fraction(length // micro, elapsed // micro))
-
-
-ACCUMULATING = frozenset(
-    {
-        AggregationType.COUNT,
-        AggregationType.SUM,
-        AggregationType.WEIGHTED_SUM,
-        AggregationType.INCREASE,
-    }
-)
-
-
-def grows_with_time(metric: BillableMetric) -> bool:
-    """Whether a metric's units pile up during the period (calls, GB sent, kWh), rather than
-    describe a level already reached (seats, peak, latest reading, recurring storage)."""
-    return not metric.recurring and metric.aggregation_type in ACCUMULATING
-
-
-def projected_total_cents(usage: CustomerUsage, now: datetime) -> int | None:
-    """The period's total with taxes if usage goes on at the same pace.
-
-    Charges whose units pile up (`grows_with_time`) are extrapolated linearly
-    (`projected_cents`); the others already price a level for the whole period and are counted
-    as they are. Taxes scale with the amount before taxes (same rates), rounded once.
-    """
-    growing = sum(c.amount_cents for c in usage.charges if grows_with_time(c.charge.metric))
-    projected = projected_cents(growing, usage.period, now)
-    if projected is None:
-        return None
-    before_taxes = usage.amount_cents - growing + projected
-    if usage.amount_cents == 0:
-        return before_taxes if usage.taxes_amount_cents == 0 else None
-    taxes = round_fraction(Fraction(usage.taxes_amount_cents * before_taxes, usage.amount_cents))
-    return before_taxes + taxes
 
 
 def days_left(period: Period, now: datetime, tz: tzinfo) -> int:

@@ -18,13 +18,17 @@ Pricing is the domain's (`billing.charge_fees.price_charge`: one fee per filter,
 and pricing group, rounded once each); spending-minimum true-ups are an invoice matter and are
 not part of current usage. Taxes: the organization's taxes `applied_to_organization`, computed
 per rate on the sum of the charges (`domain.taxes.compute_taxes`), unless `apply_taxes` is false.
+
+Past usage (Lago's `GET /customers/{id}/past_usage`) is never recomputed: each period is one
+finalized invoice that bills the subscription, read back from its stored charge fees (units,
+events, amounts, taxes as invoiced), newest first.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -42,7 +46,10 @@ from releve.domain.plans import Charge, Plan
 from releve.domain.subscriptions import Subscription as DomainSubscription
 from releve.domain.taxes import compute_taxes
 from releve.domain.usage import UsageFacts
-from releve.services.errors import NotFound
+from releve.services.billing_queries import InvoiceQueries
+from releve.services.billing_records import INVOICE_FINALIZED, Fee, Invoice, InvoiceSubscription
+from releve.services.errors import NotFound, ValidationFailed
+from releve.services.pagination import MAX_PER_PAGE, Page, PageRequest
 from releve.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
 from releve.services.records import SUBSCRIPTION_ACTIVE, UsageAggregate
 from releve.services.subscriptions import customer_timezone, domain_subscription
@@ -77,6 +84,8 @@ class CustomerUsage:
     currency: Currency
     charges: tuple[ChargeUsage, ...]
     taxes_amount_cents: int
+    # charge id → bucket → usage facts the fees were priced from (what projections re-price)
+    facts: Mapping[str, Mapping[BucketKey, UsageFacts]] = field(default_factory=dict)
 
     @property
     def amount_cents(self) -> int:
@@ -144,7 +153,143 @@ class CurrentUsageService:
             currency=currency,
             charges=tuple(charges),
             taxes_amount_cents=taxes,
+            facts=usage,
         )
+
+    def past_usage(
+        self,
+        organization_id: UUID,
+        external_customer_id: str,
+        external_subscription_id: str,
+        invoices: InvoiceQueries,
+        page: PageRequest,
+        *,
+        billable_metric_code: str | None = None,
+        periods_count: int | None = None,
+    ) -> Page[PastUsagePeriod]:
+        """The subscription's invoiced usage periods, newest first (module docstring): at most
+        `periods_count`, then paged. 404 unless the subscription (any status) is the
+        customer's."""
+        if periods_count is not None and periods_count < 1:
+            raise ValidationFailed({"periods_count": ["value_is_invalid"]})
+        with self._uow(read_only=True) as uow:
+            customer = uow.customers.get(organization_id, external_customer_id)
+            if customer is None:
+                raise NotFound("customer")
+            mine = [
+                s
+                for s in uow.subscriptions.for_external_ids(
+                    organization_id, [external_subscription_id]
+                )
+                if s.customer_id == customer.id
+            ]
+            if not mine:
+                raise NotFound("subscription")
+            charges: dict[UUID, Charge] = {}
+            for subscription in mine:
+                stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
+                if stored is not None:
+                    charges.update({UUID(c.id): c for c in stored.plan.charges})
+        ids = {s.id for s in mine}
+        periods = []
+        number = 1
+        while True:
+            found = invoices.list(
+                organization_id,
+                PageRequest(number, MAX_PER_PAGE),
+                external_customer_id=external_customer_id,
+                status=INVOICE_FINALIZED,
+            )
+            for view in found.items:
+                for billed in view.subscriptions:
+                    if billed.link.subscription_id not in ids:
+                        continue
+                    fees = [
+                        f
+                        for f in view.fees
+                        if f.subscription_id == billed.link.subscription_id
+                        and f.fee_type == "charge"
+                        and (billable_metric_code is None or f.item_code == billable_metric_code)
+                    ]
+                    periods.append(_past_period(view.invoice, billed.link, fees, charges))
+            if number >= found.total_pages:
+                break
+            number += 1
+        periods.sort(key=lambda p: (p.from_datetime, p.invoice.issuing_date), reverse=True)
+        if periods_count is not None:
+            periods = periods[:periods_count]
+        return Page(periods[page.offset : page.offset + page.per_page], page, len(periods))
+
+
+@dataclass(frozen=True, slots=True)
+class PastChargeUsage:
+    """One charge's invoiced fees of a past period (one per filter / group), as stored."""
+
+    charge_id: UUID | None
+    charge: Charge | None  # None once the plan no longer has the charge
+    fees: tuple[Fee, ...]
+
+    @property
+    def units(self) -> Decimal:
+        return sum((f.units for f in self.fees), Decimal(0))
+
+    @property
+    def events_count(self) -> int:
+        return sum(f.events_count for f in self.fees)
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(f.amount_cents for f in self.fees)
+
+
+@dataclass(frozen=True, slots=True)
+class PastUsagePeriod:
+    """One invoiced period of a subscription: the invoice, its billed period and charge fees."""
+
+    invoice: Invoice
+    link: InvoiceSubscription
+    charges: tuple[PastChargeUsage, ...]
+
+    @property
+    def from_datetime(self) -> datetime:
+        return self.link.charges_from_datetime or self.link.from_datetime or self.link.period_start
+
+    @property
+    def to_datetime(self) -> datetime:
+        return self.link.charges_to_datetime or self.link.to_datetime or self.link.boundary
+
+    @property
+    def amount_cents(self) -> int:
+        return sum(c.amount_cents for c in self.charges)
+
+    @property
+    def taxes_amount_cents(self) -> int:
+        return sum(f.taxes_amount_cents for c in self.charges for f in c.fees)
+
+    @property
+    def total_amount_cents(self) -> int:
+        return self.amount_cents + self.taxes_amount_cents
+
+
+def _past_period(
+    invoice: Invoice,
+    link: InvoiceSubscription,
+    fees: list[Fee],
+    charges: Mapping[UUID, Charge],
+) -> PastUsagePeriod:
+    by_charge: dict[UUID | None, list[Fee]] = {}
+    for fee in sorted(fees, key=lambda f: f.position):
+        by_charge.setdefault(fee.charge_id, []).append(fee)
+    return PastUsagePeriod(
+        invoice,
+        link,
+        tuple(
+            PastChargeUsage(
+                charge_id, None if charge_id is None else charges.get(charge_id), tuple(group)
+            )
+            for charge_id, group in by_charge.items()
+        ),
+    )
 
 
 def usage_for_period(

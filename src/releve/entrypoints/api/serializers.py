@@ -14,6 +14,7 @@ from typing import Any
 from releve.domain.billing.charge_fees import ChargeFee
 from releve.domain.charge_models.values import plain
 from releve.domain.plans import plan_to_lago
+from releve.services.projection import ProjectedCharge, ProjectedUsage
 from releve.services.records import (
     BillableMetric,
     Customer,
@@ -23,7 +24,7 @@ from releve.services.records import (
     Tax,
 )
 from releve.services.subscriptions import SubscriptionView
-from releve.services.usage import ChargeUsage, CustomerUsage
+from releve.services.usage import ChargeUsage, CustomerUsage, PastChargeUsage, PastUsagePeriod
 
 
 def iso(value: datetime | None) -> str | None:
@@ -328,4 +329,109 @@ def customer_usage(usage: CustomerUsage) -> dict[str, Any]:
         "taxes_amount_cents": usage.taxes_amount_cents,
         "total_amount_cents": usage.total_amount_cents,
         "charges_usage": [charge_usage(c, code) for c in usage.charges],
+    }
+
+
+def _projected(fees: list[ChargeFee]) -> dict[str, Any]:
+    units = sum((f.units for f in fees), Decimal(0))
+    return {
+        "projected_units": _units(units),
+        "projected_amount_cents": sum(f.amount_cents for f in fees),
+    }
+
+
+def projected_charge_usage(projected: ProjectedCharge, currency: str) -> dict[str, Any]:
+    """`charge_usage` plus `projected_units` / `projected_amount_cents` at every level (charge,
+    filter, group), matched to the usage so far by pricing bucket."""
+    usage = projected.usage
+    by_bucket = {f.bucket: f for f in projected.fees}
+
+    def matching(fees: list[ChargeFee]) -> list[ChargeFee]:
+        return [by_bucket[f.bucket] for f in fees if f.bucket in by_bucket]
+
+    body = charge_usage(usage, currency)
+    body.update(_projected(list(projected.fees)))
+    if usage.charge.filters:
+        for row, fee in zip(body["filters"], usage.fees, strict=True):
+            row.update(_projected(matching([fee])))
+    if usage.charge.pricing_group_keys:
+        groups: dict[tuple[str | None, ...], list[ChargeFee]] = {}
+        for fee in usage.fees:
+            groups.setdefault(tuple(fee.grouped_by.values()), []).append(fee)
+        for row, fees in zip(body["grouped_usage"], groups.values(), strict=True):
+            row.update(_projected(matching(fees)))
+            if usage.charge.filters:
+                for filter_row, fee in zip(row["filters"], fees, strict=True):
+                    filter_row.update(_projected(matching([fee])))
+    return body
+
+
+def customer_projected_usage(projected: ProjectedUsage) -> dict[str, Any]:
+    code = projected.usage.currency.code
+    body = customer_usage(projected.usage)
+    body["invoice_id"] = None
+    body["projected_amount_cents"] = projected.amount_cents
+    body["charges_usage"] = [projected_charge_usage(c, code) for c in projected.charges]
+    return body
+
+
+def _past_charge_usage(usage: PastChargeUsage, currency: str) -> dict[str, Any]:
+    charge = usage.charge
+    first = usage.fees[0]
+    filters = [
+        {
+            "invoice_display_name": f.filter_invoice_display_name,
+            "values": f.filter_values,
+            "units": _units(f.units),
+            "total_aggregated_units": _units(f.total_aggregated_units),
+            "events_count": f.events_count,
+            "amount_cents": f.amount_cents,
+            "pricing_unit_details": None,
+            "presentation_breakdowns": [],
+        }
+        for f in usage.fees
+        if f.filter_values is not None
+    ]
+    return {
+        "units": _units(usage.units),
+        "total_aggregated_units": _units(
+            sum((f.total_aggregated_units for f in usage.fees), Decimal(0))
+        ),
+        "events_count": usage.events_count,
+        "amount_cents": usage.amount_cents,
+        "amount_currency": currency,
+        "pricing_unit_details": None,
+        "charge": {
+            "lago_id": None if usage.charge_id is None else str(usage.charge_id),
+            "charge_model": charge.charge_model.value if charge is not None else None,
+            "invoice_display_name": first.invoice_display_name,
+        },
+        "billable_metric": {
+            "lago_id": charge.billable_metric_id if charge is not None else None,
+            "name": charge.metric.name if charge is not None else first.item_name,
+            "code": first.item_code,
+            "aggregation_type": charge.metric.aggregation_type.value
+            if charge is not None
+            else None,
+        },
+        "filters": filters,
+        "grouped_usage": [],
+        "presentation_breakdowns": [],
+        # Our addition: the invoiced fees these figures were read from (never recomputed).
+        "lago_fee_ids": [str(f.id) for f in usage.fees],
+    }
+
+
+def past_usage_period(period: PastUsagePeriod) -> dict[str, Any]:
+    invoice = period.invoice
+    return {
+        "from_datetime": iso(period.from_datetime),
+        "to_datetime": iso(period.to_datetime),
+        "issuing_date": invoice.issuing_date.isoformat(),
+        "lago_invoice_id": str(invoice.id),
+        "currency": invoice.currency,
+        "amount_cents": period.amount_cents,
+        "taxes_amount_cents": period.taxes_amount_cents,
+        "total_amount_cents": period.total_amount_cents,
+        "charges_usage": [_past_charge_usage(c, invoice.currency) for c in period.charges],
     }
