@@ -203,3 +203,55 @@ def test_past_usage_errors(api: TestClient, clock: FakeClock, container: Contain
     get(api, "cus_1/past_usage?external_subscription_id=sub_1&periods_count=0", 422)
     empty = get(api, "cus_2/past_usage?external_subscription_id=sub_2")
     assert empty["usage_periods"] == [] and empty["meta"]["total_count"] == 0
+
+
+def test_projected_usage_per_filter_and_pricing_group(api: TestClient, clock: FakeClock) -> None:
+    from tests.integration.test_usage import ev, metric, plan, send
+    from tests.integration.test_usage import subscribe as subscribe_at
+
+    metric(api, "api", "count_agg", filters=[{"key": "region", "values": ["eu", "us"]}])
+    metric(api, "req", "count_agg")
+    plan(
+        api,
+        [
+            {
+                "billable_metric_code": "api",
+                "charge_model": "standard",
+                "properties": {"amount": "1"},
+                "filters": [{"values": {"region": ["eu"]}, "properties": {"amount": "0.5"}}],
+            },
+            {
+                "billable_metric_code": "req",
+                "charge_model": "standard",
+                "properties": {"amount": "2", "pricing_group_keys": ["tier"]},
+            },
+        ],
+    )
+    subscribe_at(api)
+    send(
+        api,
+        [
+            *(ev(f"eu{i}", "api", 2, region="eu") for i in range(3)),
+            *(ev(f"us{i}", "api", 3, region="us") for i in range(3)),
+            ev("ra1", "req", 2, tier="a"),
+            ev("ra2", "req", 5, tier="a"),
+            ev("rb", "req", 6, tier="b"),
+        ],
+    )
+    clock.set(at(2024, 3, 16, 12))  # 15.5 of 31 days: a share of 1/2, units double
+    projected = get(api, "cus_1/projected_usage?external_subscription_id=sub_1")[
+        "customer_projected_usage"
+    ]
+    charges = by_code(projected)
+    assert [
+        (f["values"], f["units"], f["projected_units"], f["projected_amount_cents"])
+        for f in charges["api"]["filters"]
+    ] == [({"region": ["eu"]}, "3", "6", 300), (None, "3", "6", 600)]
+    assert charges["api"]["projected_amount_cents"] == 900
+    grouped = {
+        tuple(g["grouped_by"].values()): (g["projected_units"], g["projected_amount_cents"])
+        for g in charges["req"]["grouped_usage"]
+    }
+    assert grouped == {("a",): ("4", 800), ("b",): ("2", 400)}
+    assert projected["amount_cents"] == 150 + 300 + 600
+    assert projected["projected_amount_cents"] == 900 + 1200

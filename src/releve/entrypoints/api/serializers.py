@@ -378,7 +378,7 @@ def customer_projected_usage(projected: ProjectedUsage) -> dict[str, Any]:
 def _past_charge_usage(usage: PastChargeUsage, currency: str) -> dict[str, Any]:
     charge = usage.charge
     first = usage.fees[0]
-    filters = [
+    filters: list[dict[str, Any]] = [
         {
             "invoice_display_name": f.filter_invoice_display_name,
             "values": f.filter_values,
