@@ -5,6 +5,7 @@ of its usage)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from releve.services.demo.catalog import CLOUD, TELECOM, UTILITY
 
@@ -19,7 +20,7 @@ class DemoCustomer:
     timezone: str
     country: str
     billing_time: str = "calendar"
-    size: float = 1.0
+    size: Decimal = Decimal(1)
 
     def payload(self) -> dict[str, object]:
         return {
@@ -34,7 +35,9 @@ class DemoCustomer:
 
 CUSTOMERS: tuple[DemoCustomer, ...] = (
     # The portal link printed by `releve demo` is the first customer's.
-    DemoCustomer("acme", "Acme Corp", CLOUD, "cloud_pro", "EUR", "Europe/Paris", "FR", size=1.4),
+    DemoCustomer(
+        "acme", "Acme Corp", CLOUD, "cloud_pro", "EUR", "Europe/Paris", "FR", size=Decimal("1.4")
+    ),
     DemoCustomer(
         "globex", "Globex", CLOUD, "cloud_pro", "USD", "America/New_York", "US", "anniversary"
     ),
@@ -48,7 +51,7 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "America/Los_Angeles",
         "US",
         "anniversary",
-        0.6,
+        Decimal("0.6"),
     ),
     DemoCustomer("hooli_jp", "Hooli Japan", CLOUD, "cloud_pro", "JPY", "Asia/Tokyo", "JP"),
     DemoCustomer(
@@ -59,7 +62,7 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "EUR",
         "Europe/Paris",
         "FR",
-        size=0.7,
+        size=Decimal("0.7"),
     ),
     DemoCustomer(
         "harbor_logistics",
@@ -70,7 +73,7 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "America/New_York",
         "US",
         "anniversary",
-        1.5,
+        Decimal("1.5"),
     ),
     DemoCustomer(
         "sakura_trading", "Sakura Trading", TELECOM, "mobile_business", "JPY", "Asia/Tokyo", "JP"
@@ -93,7 +96,7 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "EUR",
         "Europe/Paris",
         "FR",
-        size=0.5,
+        size=Decimal("0.5"),
     ),
     DemoCustomer(
         "brooklyn_bakery",
@@ -104,10 +107,17 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "America/New_York",
         "US",
         "anniversary",
-        1.2,
+        Decimal("1.2"),
     ),
     DemoCustomer(
-        "tokyo_ramen", "Tokyo Ramen", UTILITY, "smart_energy", "JPY", "Asia/Tokyo", "JP", size=0.8
+        "tokyo_ramen",
+        "Tokyo Ramen",
+        UTILITY,
+        "smart_energy",
+        "JPY",
+        "Asia/Tokyo",
+        "JP",
+        size=Decimal("0.8"),
     ),
     DemoCustomer(
         "auckland_dairy",
@@ -117,6 +127,6 @@ CUSTOMERS: tuple[DemoCustomer, ...] = (
         "NZD",
         "Pacific/Auckland",
         "NZ",
-        size=2.0,
+        size=Decimal("2.0"),
     ),
 )

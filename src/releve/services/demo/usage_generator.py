@@ -12,7 +12,7 @@ from __future__ import annotations
 import random
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -34,6 +34,16 @@ def _days(start: datetime, end: datetime, tz: ZoneInfo) -> Iterator[date]:
 def _at(day: date, hours: float, tz: ZoneInfo) -> datetime:
     local = datetime.combine(day, time(), tzinfo=tz) + timedelta(hours=hours)
     return local.astimezone(UTC).replace(microsecond=0)
+
+
+def _quantity(
+    rng: random.Random, low: Decimal | int, high: Decimal | int, places: int, size: Decimal
+) -> Decimal:
+    """A random quantity in [low, high] × size with `places` decimals, drawn as a whole number
+    of steps so that no float ever shapes a usage value (design.md §3)."""
+    step = Decimal(1).scaleb(-places)
+    steps = rng.randint(int(Decimal(low) / step), int(Decimal(high) / step))
+    return (steps * step * size).quantize(step, rounding=ROUND_HALF_UP)
 
 
 def _count(rng: random.Random, mean: float) -> int:
@@ -74,11 +84,11 @@ def _telecom(
 def _utility(
     c: DemoCustomer, day: date, tz: ZoneInfo, rng: random.Random, state: dict[str, Any]
 ) -> Produced:
-    state["off_peak"] += Decimal(str(round(rng.uniform(8, 16) * c.size, 1)))
+    state["off_peak"] += _quantity(rng, 8, 16, 1, c.size)
     yield "energy_kwh", _at(day, 7, tz), {"tariff": "off_peak", "reading": state["off_peak"]}
-    state["peak"] += Decimal(str(round(rng.uniform(15, 35) * c.size, 1)))
+    state["peak"] += _quantity(rng, 15, 35, 1, c.size)
     yield "energy_kwh", _at(day, 22, tz), {"tariff": "peak", "reading": state["peak"]}
-    kw = Decimal(str(round(rng.uniform(3, 9) * c.size, 1)))
+    kw = _quantity(rng, 3, 9, 1, c.size)
     yield "peak_demand_kw", _at(day, rng.uniform(11, 20), tz), {"kw": kw}
 
 
@@ -91,11 +101,11 @@ def _cloud(
     for _ in range(_count(rng, state["volume"] * (8 if weekend else 20))):
         yield "api_calls", _at(day, rng.uniform(0, 24), tz), {"region": _pick(rng, regions)}
     if state["stored"] == 0:
-        gb = Decimal(str(round(rng.uniform(40, 120) * c.size, 2)))
+        gb = _quantity(rng, 40, 120, 2, c.size)
     elif rng.random() < 0.1:
-        gb = -Decimal(str(round(float(state["stored"]) * rng.uniform(0.05, 0.2), 2)))
+        gb = -_quantity(rng, 5, 20, 2, state["stored"] / 100)
     else:
-        gb = Decimal(str(round(rng.uniform(0.2, 4) * c.size, 2)))
+        gb = _quantity(rng, Decimal("0.2"), 4, 2, c.size)
     state["stored"] += gb
     yield "storage_gb", _at(day, _business_hour(rng), tz), {"gb": gb}
     seats: list[str] = state["seats"]
@@ -121,7 +131,7 @@ def generate_usage(
 ) -> list[tuple[datetime, str, Payload]]:
     """(timestamp, metric code, properties) of every event in [start, end), chronological."""
     tz = ZoneInfo(customer.timezone)
-    volume = customer.size * scale
+    volume = float(customer.size) * scale  # a multiplier of event counts, not a quantity
     state: dict[str, Any] = {
         "off_peak": Decimal(rng.randint(2_000, 40_000)),
         "peak": Decimal(rng.randint(2_000, 40_000)),
