@@ -17,7 +17,7 @@ from starlette.datastructures import FormData
 from releve.entrypoints.web import forms
 from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
 from releve.entrypoints.web.templating import render
-from releve.entrypoints.web.views import METRIC_PAGE, chart_payload, formatter
+from releve.entrypoints.web.views import METRIC_PAGE, chart_payload, form_page, formatter
 from releve.services.billable_metrics import AGGREGATION_TYPES, ROUNDING_FUNCTIONS
 from releve.services.dashboard_auth import DashboardSession
 from releve.services.errors import NotFound, ValidationFailed
@@ -127,16 +127,15 @@ def _form_page(
     errors: list[forms.FieldError],
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return form_page(
         request,
+        session,
         "dashboard/metric_form.html",
-        status_code=status_code,
-        fmt=formatter(request, session),
         active="catalog",
-        metric=metric,
         form=form,
         errors=errors,
-        field_errors=forms.by_field(errors),
+        status_code=status_code,
+        metric=metric,
         labels=AGGREGATION_LABELS,
         rounding_functions=ROUNDING_FUNCTIONS,
     )

@@ -16,7 +16,7 @@ from starlette.datastructures import FormData
 from releve.entrypoints.web import forms
 from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
 from releve.entrypoints.web.templating import render
-from releve.entrypoints.web.views import formatter, pager, portal_view
+from releve.entrypoints.web.views import form_page, formatter, pager, portal_view
 from releve.services.customers import CUSTOMER_TYPES
 from releve.services.dashboard_auth import DashboardSession
 from releve.services.errors import NotFound, ValidationFailed
@@ -91,16 +91,15 @@ def _form_page(
     errors: list[forms.FieldError],
     status_code: int = 200,
 ) -> Response:
-    return render(
+    return form_page(
         request,
+        session,
         "dashboard/customer_form.html",
-        status_code=status_code,
-        fmt=formatter(request, session),
         active="customers",
-        customer=customer,
         form=form,
         errors=errors,
-        field_errors=forms.by_field(errors),
+        status_code=status_code,
+        customer=customer,
         customer_types=CUSTOMER_TYPES,
     )
 

@@ -5,9 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 
 from releve.bootstrap import Container
+from releve.entrypoints.web import forms
 from releve.entrypoints.web.formatting import Formatter, locale_from_header
+from releve.entrypoints.web.templating import render
 from releve.services.analytics import DailySeries
 from releve.services.dashboard_auth import DashboardSession
 from releve.services.pagination import Page
@@ -50,3 +53,28 @@ def pager(page: Page[Any]) -> dict[str, int | None]:
 def portal_view(c: Container) -> CustomerPortalView:
     """The portal's read model, on the container's own services (cheap to build per request)."""
     return CustomerPortalView(c.subscriptions, c.usage, c.invoices)
+
+
+def form_page(
+    request: Request,
+    session: DashboardSession,
+    template: str,
+    *,
+    active: str,
+    form: dict[str, Any],
+    errors: list[forms.FieldError],
+    status_code: int = 200,
+    **context: Any,
+) -> Response:
+    """A create/edit form page: the submitted values back, every error next to its field."""
+    return render(
+        request,
+        template,
+        status_code=status_code,
+        fmt=formatter(request, session),
+        active=active,
+        form=form,
+        errors=errors,
+        field_errors=forms.by_field(errors),
+        **context,
+    )
