@@ -16,10 +16,14 @@ from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.migrate import upgrade
 from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
+from releve.services.add_ons import AddOnService
 from releve.services.analytics import AnalyticsService
 from releve.services.billable_metrics import BillableMetricService
 from releve.services.billing import BillingService
 from releve.services.billing_queries import InvoiceQueries
+from releve.services.budgets import BudgetService
+from releve.services.coupons import CouponService
+from releve.services.credit_notes import CreditNoteService
 from releve.services.customers import CustomerService
 from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
@@ -32,6 +36,8 @@ from releve.services.subscriptions import SubscriptionService
 from releve.services.taxes import TaxService
 from releve.services.usage import CurrentUsageService
 from releve.services.usage_recording import AggregateRebuilder, UsageRecorder
+from releve.services.wallets import WalletService
+from releve.services.webhooks import WebhookService
 from releve.settings import Settings
 
 
@@ -54,6 +60,12 @@ class Container:
     billing: BillingService
     invoices: InvoiceQueries
     aggregates: AggregateRebuilder
+    webhooks: WebhookService
+    coupons: CouponService
+    add_ons: AddOnService
+    wallets: WalletService
+    credit_notes: CreditNoteService
+    budgets: BudgetService
 
     @property
     def demo(self) -> DemoService:
@@ -119,4 +131,10 @@ def bootstrap(
         billing=billing,
         invoices=InvoiceQueries(uow, clock),
         aggregates=AggregateRebuilder(uow, recorder),
+        webhooks=WebhookService(uow, clock),
+        coupons=CouponService(uow, clock),
+        add_ons=AddOnService(uow, clock),
+        wallets=WalletService(uow, clock),
+        credit_notes=CreditNoteService(uow, clock),
+        budgets=BudgetService(uow, clock),
     )

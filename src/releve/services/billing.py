@@ -40,6 +40,7 @@ from uuid import UUID
 
 from releve.domain.billing.period_invoice import InvoiceKind
 from releve.domain.subscriptions import Subscription as DomainSubscription
+from releve.services import credit_notes, webhooks
 from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_pricing import grace_period, price_invoice
@@ -262,7 +263,15 @@ class BillingService:
             invoice.status = INVOICE_CLOSED
             uow.invoices.update(invoice)
         elif grace_period(priced.customer, priced.organization) <= 0:
-            finalize_in(uow, priced.organization, invoice, now)
+            finalize_in(uow, priced.organization, invoice, now, priced.assembled.totals)
+        else:
+            webhooks.emit(
+                uow,
+                invoice.organization_id,
+                "invoice.drafted",
+                "invoice",
+                object_id=str(invoice.id),
+            )
         return invoice
 
     # --- draft lifecycle (Lago's PUT finalize / refresh, POST void, DELETE; `billing_lifecycle`)
@@ -289,6 +298,14 @@ class BillingService:
             return
         for kind, when in self._due(billing_uow, subscription, subscription.terminated_at):
             self.issue_in(billing_uow, subscription, kind, when)
+        credit_notes.on_subscription_terminated(billing_uow, subscription, self._clock.now())
+        webhooks.emit(
+            uow,
+            subscription.organization_id,
+            "subscription.terminated",
+            "subscription",
+            object_id=str(subscription.id),
+        )
 
     def on_subscription_started(self, uow: UnitOfWork, subscription: Subscription) -> None:
         """In the creating unit of work: the START invoice of an in-advance plan."""
@@ -298,6 +315,13 @@ class BillingService:
         for kind, when in self._due(billing_uow, subscription, subscription.started_at):
             if kind is InvoiceKind.START:
                 self.issue_in(billing_uow, subscription, kind, when)
+        webhooks.emit(
+            uow,
+            subscription.organization_id,
+            "subscription.started",
+            "subscription",
+            object_id=str(subscription.id),
+        )
 
 
 __all__ = ["BillingRun", "BillingService", "InvoiceSubscription", "period_key"]

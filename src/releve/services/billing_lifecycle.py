@@ -25,9 +25,11 @@ from datetime import datetime, timedelta
 from uuid import UUID
 
 from releve.domain.billing.period_invoice import InvoiceKind
+from releve.domain.invoicing import InvoiceTotals
+from releve.services import webhooks
 from releve.services.billing_invoice import invoice_number
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
-from releve.services.billing_pricing import grace_period, price_invoice
+from releve.services.billing_pricing import PricedInvoice, grace_period, price_invoice
 from releve.services.billing_queries import InvoiceQueries, InvoiceView, NotAllowed, parse_id
 from releve.services.billing_records import (
     INVOICE_CLOSED,
@@ -40,6 +42,7 @@ from releve.services.billing_records import (
     Invoice,
 )
 from releve.services.errors import NotFound
+from releve.services.invoice_deductions import settle
 from releve.services.ports import Clock
 from releve.services.records import Organization
 from releve.services.transactions import retry_on_conflict
@@ -48,9 +51,15 @@ log = logging.getLogger(__name__)
 
 
 def finalize_in(
-    uow: BillingUnitOfWork, organization: Organization, invoice: Invoice, now: datetime
+    uow: BillingUnitOfWork,
+    organization: Organization,
+    invoice: Invoice,
+    now: datetime,
+    totals: InvoiceTotals,
 ) -> None:
-    """Number and finalize a stored draft inside the caller's unit of work (no commit)."""
+    """Number and finalize a stored draft inside the caller's unit of work (no commit), and
+    persist what it consumed of coupons, credit notes and wallets (`totals`, priced with
+    `finalizing=True`)."""
     sequential_id = uow.invoices.next_sequential_id(organization.id)
     invoice.sequential_id = sequential_id
     invoice.number = invoice_number(organization, sequential_id)
@@ -58,13 +67,18 @@ def finalize_in(
     invoice.finalized_at = now
     invoice.updated_at = now
     uow.invoices.update(invoice)
+    settle(uow, invoice, totals, now)
+    webhooks.emit(
+        uow, invoice.organization_id, "invoice.created", "invoice", object_id=str(invoice.id)
+    )
 
 
 def refresh_in(
     uow: BillingUnitOfWork, invoice: Invoice, now: datetime, *, finalizing: bool
-) -> bool:
-    """Price a draft again from the current usage and replace its lines (no commit). Returns
-    whether it is still shown (False: no fee, or a zero total to skip)."""
+) -> PricedInvoice:
+    """Price a draft again from the current usage and replace its lines (no commit). The
+    result's `shown()` says whether it is still shown (False: no fee, or a zero total to
+    skip)."""
     (link,) = uow.invoices.links_for([invoice.id])[invoice.id]
     subscription = uow.subscriptions.get_by_id(invoice.organization_id, link.subscription_id)
     assert subscription is not None
@@ -97,7 +111,7 @@ def refresh_in(
         setattr(invoice, name, getattr(fresh, name))
     invoice.updated_at = now
     uow.invoices.replace_lines(invoice, priced.rows.fees, priced.rows.taxes)
-    return priced.shown()
+    return priced
 
 
 class InvoiceLifecycle:
@@ -130,13 +144,12 @@ class InvoiceLifecycle:
     def _finalize(uow: BillingUnitOfWork, invoice: Invoice, now: datetime) -> None:
         if invoice.status != INVOICE_DRAFT:
             raise NotAllowed("not_draft")
-        if not refresh_in(uow, invoice, now, finalizing=True):
+        priced = refresh_in(uow, invoice, now, finalizing=True)
+        if not priced.shown():
             invoice.status = INVOICE_CLOSED
             uow.invoices.update(invoice)
             return
-        organization = uow.organizations.get(invoice.organization_id)
-        assert organization is not None
-        finalize_in(uow, organization, invoice, now)
+        finalize_in(uow, priced.organization, invoice, now, priced.assembled.totals)
 
     def finalize(self, organization_id: UUID, lago_id: str) -> InvoiceView:
         return self._transition(organization_id, lago_id, self._finalize)
@@ -157,6 +170,9 @@ class InvoiceLifecycle:
             invoice.voided_at = now
             invoice.updated_at = now
             uow.invoices.update(invoice)
+            webhooks.emit(
+                uow, invoice.organization_id, "invoice.voided", "invoice", object_id=str(invoice.id)
+            )
 
         return self._transition(organization_id, lago_id, change)
 

@@ -26,6 +26,7 @@ from releve.domain.usage import UsageFacts
 from releve.services.billing_invoice import InvoiceRows, build_rows
 from releve.services.billing_ports import BillingUnitOfWork
 from releve.services.billing_usage import usage_for_period
+from releve.services.invoice_deductions import deductions_for
 from releve.services.ports import UnitOfWork
 from releve.services.records import Customer, Organization, Subscription, Tax
 from releve.services.subscriptions import customer_timezone, domain_subscription
@@ -95,6 +96,7 @@ def price_invoice(
     taxes = applicable_taxes(uow, org_id, domain)
     rates = {code: TaxRate(t.code, t.name, t.rate) for code, t in taxes.items()}
     defaults = [t.code for t in uow.taxes.applied_to_organization(org_id)]
+    deductions = deductions_for(uow, customer, stored.plan.currency.code, at, finalizing=finalizing)
 
     def assemble(usage: Mapping[str, Mapping[BucketKey, UsageFacts]]) -> AssembledInvoice:
         return assemble_period_invoice(
@@ -105,6 +107,12 @@ def price_invoice(
             finalizing=finalizing,
             taxes=rates,
             default_tax_codes=defaults,
+            applied_coupons=deductions.applied_coupons,
+            credit_notes=deductions.credit_notes,
+            wallets=deductions.wallets,
+            progressive_billing_credit_amount_cents=(
+                deductions.progressive_billing_credit_amount_cents
+            ),
         )
 
     # First pass: which charge period this invoice bills (the domain decides); then price it

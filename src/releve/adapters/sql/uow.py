@@ -7,7 +7,12 @@ from types import TracebackType
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from releve.adapters.sql.repositories.accounts import SqlUserAccountRepository
+from releve.adapters.sql.repositories.add_ons import SqlAddOnRepository
 from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricRepository
+from releve.adapters.sql.repositories.budgets import SqlBudgetRepository
+from releve.adapters.sql.repositories.coupons import SqlCouponRepository
+from releve.adapters.sql.repositories.credit_notes import SqlCreditNoteRepository
 from releve.adapters.sql.repositories.customers import SqlCustomerRepository
 from releve.adapters.sql.repositories.events import SqlEventRepository
 from releve.adapters.sql.repositories.invoices import SqlInvoiceRepository
@@ -16,6 +21,8 @@ from releve.adapters.sql.repositories.plans import SqlPlanRepository
 from releve.adapters.sql.repositories.subscriptions import SqlSubscriptionRepository
 from releve.adapters.sql.repositories.taxes import SqlTaxRepository
 from releve.adapters.sql.repositories.usage_aggregates import SqlUsageAggregateRepository
+from releve.adapters.sql.repositories.wallets import SqlWalletRepository
+from releve.adapters.sql.repositories.webhooks import SqlWebhookRepository
 from releve.services.errors import StoreConflict
 
 RETRYABLE_SQLSTATES = {"40001", "40P01"}  # serialization failure, deadlock detected
@@ -55,6 +62,13 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(connection)
         self.usage_aggregates = SqlUsageAggregateRepository(connection)
         self.invoices = SqlInvoiceRepository(connection)
+        self.webhooks = SqlWebhookRepository(connection)
+        self.coupons = SqlCouponRepository(connection)
+        self.add_ons = SqlAddOnRepository(connection)
+        self.wallets = SqlWalletRepository(connection)
+        self.credit_notes = SqlCreditNoteRepository(connection)
+        self.budgets = SqlBudgetRepository(connection)
+        self.accounts = SqlUserAccountRepository(connection)
         return self
 
     def __exit__(

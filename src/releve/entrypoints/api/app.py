@@ -9,15 +9,21 @@ from releve.bootstrap import Container, bootstrap
 from releve.entrypoints.api import errors
 from releve.entrypoints.api.exact import ExactJSONResponse
 from releve.entrypoints.api.routes import (
+    add_ons,
     billable_metrics,
+    coupons,
+    credit_notes,
     customers,
     events,
     fees,
+    invoice_files,
     invoices,
     plans,
     subscriptions,
     taxes,
     usage,
+    wallets,
+    webhook_endpoints,
 )
 
 API_PREFIX = "/api/v1"
@@ -47,8 +53,14 @@ def create_app(container: Container | None = None) -> FastAPI:
         billable_metrics,
         plans,
         subscriptions,
+        invoice_files,
         invoices,
         fees,
+        coupons,
+        add_ons,
+        wallets,
+        credit_notes,
+        webhook_endpoints,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from releve.adapters.sql.tables import metadata
+from releve.adapters.sql.schema import metadata
 
 connection = context.config.attributes["connection"]
 context.configure(

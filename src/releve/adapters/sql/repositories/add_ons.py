@@ -1,0 +1,10 @@
+"""Add ons: stored per organization (never commits; the unit of work does)."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+
+class SqlAddOnRepository:
+    def __init__(self, connection: sa.Connection) -> None:
+        self._c = connection

@@ -1,0 +1,11 @@
+"""Wallets and their append-only ledger of wallet transactions.
+
+Same `MetaData` as `tables.py`; a migration creates exactly these tables (the schema test
+compares, through `schema.metadata`).
+"""
+
+from __future__ import annotations
+
+from releve.adapters.sql.tables import metadata
+
+__all__ = ["metadata"]

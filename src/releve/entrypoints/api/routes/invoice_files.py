@@ -1,0 +1,9 @@
+"""Invoice files (Lago v1 shapes)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from releve.entrypoints.api.exact import ExactRoute
+
+router = APIRouter(route_class=ExactRoute, tags=["invoices"])
