@@ -36,6 +36,7 @@ from releve.services.subscriptions import SubscriptionService
 from releve.services.taxes import TaxService
 from releve.services.usage import CurrentUsageService
 from releve.services.usage_recording import AggregateRebuilder, UsageRecorder
+from releve.services.user_accounts import UserAccountService
 from releve.services.wallets import WalletService
 from releve.services.webhooks import WebhookService
 from releve.settings import Settings
@@ -84,6 +85,10 @@ class Container:
     @property
     def dashboard_auth(self) -> DashboardAuthService:
         return DashboardAuthService(SqlUnitOfWorkFactory(self.engine), self.clock)
+
+    @property
+    def user_accounts(self) -> UserAccountService:
+        return UserAccountService(SqlUnitOfWorkFactory(self.engine), self.clock)
 
     def migrate(self) -> None:
         upgrade(self.engine)

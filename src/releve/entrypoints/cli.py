@@ -24,6 +24,8 @@ aggregates_app = typer.Typer(help="Usage aggregates.", no_args_is_help=True)
 app.add_typer(aggregates_app, name="aggregates")
 events_app = typer.Typer(help="Usage events.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
+users_app = typer.Typer(help="Dashboard user accounts.", no_args_is_help=True)
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 DEMO_FILE = Path("var") / "demo.json"
 
@@ -177,6 +179,55 @@ def organizations_create(
                 "organization_id": str(created.organization_id),
                 "name": created.name,
                 "api_key": created.api_key,
+            }
+        )
+    )
+
+
+@users_app.command("create")
+def users_create(
+    email: Annotated[str, typer.Option(help="The address the user signs in with.")],
+    organization: Annotated[
+        str | None,
+        typer.Option(help="Organization id (default: the default organization, or the only one)."),
+    ] = None,
+    password: Annotated[
+        str,
+        typer.Option(
+            envvar="RELEVE_USER_PASSWORD",
+            prompt=True,
+            confirmation_prompt=True,
+            hide_input=True,
+            help="Prompted twice unless RELEVE_USER_PASSWORD is set (for scripts).",
+        ),
+    ] = "",
+) -> None:
+    """Create a dashboard user account (email + password); prints it as JSON."""
+    from uuid import UUID
+
+    from releve.services.errors import NotFound, ValidationFailed
+
+    try:
+        org_id = UUID(organization) if organization else None
+    except ValueError:
+        console.print(f"[red]invalid organization id:[/red] {organization}")
+        raise typer.Exit(1) from None
+    try:
+        with _container() as container:
+            container.migrate()
+            user = container.user_accounts.create(org_id, email, password)
+    except NotFound:
+        console.print("[red]no such organization[/red] (pass --organization with its id)")
+        raise typer.Exit(1) from None
+    except ValidationFailed as exc:
+        console.print(f"[red]invalid:[/red] {exc.error_details}")
+        raise typer.Exit(1) from None
+    typer.echo(
+        json.dumps(
+            {
+                "user_id": str(user.id),
+                "organization_id": str(user.organization_id),
+                "email": user.email,
             }
         )
     )

@@ -1,4 +1,8 @@
-"""Sign in with an API key, sign out. Both are CSRF-protected form posts."""
+"""Sign in with an API key or a user account (email + password), sign out.
+
+All are CSRF-protected form posts. A failed sign-in never says which of the email or the password
+was wrong (one message for both), and the service spends the same work on each.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +27,24 @@ from releve.entrypoints.web.templating import render
 router = APIRouter(include_in_schema=False)
 
 
-def _form(request: Request, *, next_path: str, error: str | None, status_code: int) -> Response:
+BAD_PASSWORD = (
+    "This email and password do not match an account. Check both and try again, "
+    "or sign in with an API key."
+)
+BAD_KEY = (
+    "This API key is not valid. Check that you copied all of it, and that it has not been revoked."
+)
+
+
+def _form(
+    request: Request,
+    *,
+    next_path: str,
+    error: str | None,
+    status_code: int,
+    method: str = "password",
+    email: str = "",
+) -> Response:
     nonce = signin_nonce(request)
     response = render(
         request,
@@ -32,6 +53,8 @@ def _form(request: Request, *, next_path: str, error: str | None, status_code: i
         nonce=nonce,
         next_path=next_path,
         error=error,
+        method=method,
+        email=email,
         session=None,
     )
     response.set_cookie(
@@ -56,22 +79,31 @@ def sign_in_page(request: Request, container: ContainerDep, next: str | None = N
 @router.post("/sign-in")
 def sign_in(request: Request, container: ContainerDep, form: FormDep) -> Response:
     next_path = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    # One form, two methods: a filled API key field chooses the key, else email + password.
+    method = "api_key" if _text(form.get("api_key")) else "password"
+    email = _text(form.get("email"))
     if not signin_nonce_matches(request, form.get("csrf_token")):
         return _form(
             request,
             next_path=next_path,
-            error="The form expired. Please enter your API key again.",
+            error="The form expired. Please sign in again.",
             status_code=403,
+            method=method,
+            email=email,
         )
-    api_key = form.get("api_key")
-    signed_in = container.dashboard_auth.sign_in(api_key if isinstance(api_key, str) else "")
+    auth = container.dashboard_auth
+    if method == "api_key":
+        signed_in = auth.sign_in(_text(form.get("api_key")))
+    else:
+        signed_in = auth.sign_in_user(email, _text(form.get("password"), strip=False))
     if signed_in is None:
         return _form(
             request,
             next_path=next_path,
-            error="This API key is not valid. Check that you copied all of it, and that it "
-            "has not been revoked.",
+            error=BAD_KEY if method == "api_key" else BAD_PASSWORD,
             status_code=401,
+            method=method,
+            email=email,
         )
     response = RedirectResponse(next_path, status_code=303)
     response.set_cookie(
@@ -85,6 +117,12 @@ def sign_in(request: Request, container: ContainerDep, form: FormDep) -> Respons
     )
     response.delete_cookie(SIGNIN_COOKIE, path="/sign-in")
     return response
+
+
+def _text(value: object, *, strip: bool = True) -> str:
+    if not isinstance(value, str):
+        return ""
+    return value.strip() if strip else value
 
 
 @router.post("/sign-out")
