@@ -3,6 +3,12 @@
 Why not `json`/`orjson` as is: both turn `0.1` into a binary float, and an event property of
 `0.1` GB must stay exactly one tenth (design.md §3). Integers stay `int`; NaN and Infinity are
 rejected because they are not JSON.
+
+Writing is on the ingest hot path (payload hash, stored properties, the batch response), so a
+value made only of plain JSON types and `Decimal` is written by orjson, each Decimal inserted
+as its exact text (`orjson.Fragment`). Anything else (a float, a subclass, a non-string key, an
+integer beyond 64 bits, a lone surrogate, a non-finite Decimal) takes the pure-Python writer,
+which defines the output and raises on what is not JSON; both give identical text (tested).
 """
 
 from __future__ import annotations
@@ -10,6 +16,8 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from typing import Any
+
+import orjson
 
 
 def _reject_constant(name: str) -> Any:
@@ -23,14 +31,65 @@ def loads(text: str | bytes) -> Any:
 
 def dumps(value: Any) -> str:
     """Serialize compactly, writing each `Decimal` as its exact text (a JSON number)."""
-    parts: list[str] = []
-    _write(value, parts)
-    return "".join(parts)
+    fast = _fast(value)
+    return _slow_dumps(value) if fast is None else fast.decode("utf-8")
+
+
+def dumps_bytes(value: Any) -> bytes:
+    """`dumps` as UTF-8 bytes (a response body), without the str round trip."""
+    fast = _fast(value)
+    return _slow_dumps(value).encode("utf-8") if fast is None else fast
+
+
+def _fast(value: Any) -> bytes | None:
+    if _plain(value):
+        try:
+            return orjson.dumps(value, default=_fragment)
+        except orjson.JSONEncodeError:
+            pass  # big integer, surrogate, NaN…: the reference writer decides
+    return None
 
 
 def canonical(value: Any) -> str:
     """Keys sorted and numbers normalized, so equal payloads give equal text (hashing)."""
-    return dumps(_normalize(value))
+    if _plain(value):
+        try:
+            return orjson.dumps(
+                value, default=_canonical_fragment, option=orjson.OPT_SORT_KEYS
+            ).decode("utf-8")
+        except orjson.JSONEncodeError:
+            pass
+    return _slow_dumps(_normalize(value))
+
+
+def _plain(value: Any) -> bool:
+    """Only exact JSON types (no subclass), Decimal, and string keys: orjson writes these
+    exactly as the reference writer does. Floats are never plain."""
+    kind = type(value)
+    if kind is str or kind is int or kind is bool or value is None or kind is Decimal:
+        return True
+    if kind is dict:
+        return all(type(key) is str and _plain(item) for key, item in value.items())
+    if kind is list or kind is tuple:
+        return all(_plain(item) for item in value)
+    return False
+
+
+def _fragment(value: Any) -> orjson.Fragment:
+    if type(value) is Decimal and value.is_finite():
+        return orjson.Fragment(str(value))
+    raise TypeError  # orjson turns this into JSONEncodeError: the slow path raises properly
+
+
+def _canonical_number(number: Decimal) -> Decimal | int:
+    # 1, 1.0 and 1.00 are the same quantity: write integral values as plain integers.
+    return int(number) if number == number.to_integral_value() else number.normalize()
+
+
+def _canonical_fragment(value: Any) -> orjson.Fragment:
+    if type(value) is Decimal and value.is_finite():
+        return orjson.Fragment(str(_canonical_number(value)))
+    raise TypeError
 
 
 def _normalize(value: Any) -> Any:
@@ -41,10 +100,14 @@ def _normalize(value: Any) -> Any:
     if isinstance(value, bool):
         return value
     if isinstance(value, int | Decimal):
-        number = Decimal(value)
-        # 1, 1.0 and 1.00 are the same quantity: write integral values as plain integers.
-        return int(number) if number == number.to_integral_value() else number.normalize()
+        return _canonical_number(Decimal(value))
     return value
+
+
+def _slow_dumps(value: Any) -> str:
+    parts: list[str] = []
+    _write(value, parts)
+    return "".join(parts)
 
 
 def _write(value: Any, out: list[str]) -> None:
