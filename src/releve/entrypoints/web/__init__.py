@@ -21,14 +21,23 @@ def mount(app: FastAPI) -> None:
         catalog,
         customers,
         events,
+        invoices,
         overview,
+        plans,
         portal,
+        subscriptions,
     )
     from releve.entrypoints.web.security import CsrfRejected, PageNotFound, SignInRequired
     from releve.entrypoints.web.templating import render
 
-    for module in (assets, auth, overview, customers, catalog, events, portal):
+    pages = (assets, auth, overview, customers, subscriptions, catalog, plans, invoices, events)
+    for module in (*pages, portal):
         app.include_router(module.router)
+    # Invoice PDFs outside /api/v1: signed file links and the dashboard's download.
+    from releve.entrypoints.api.routes import invoice_files
+
+    app.include_router(invoice_files.files_router)
+    app.include_router(invoice_files.dashboard_router)
 
     @app.exception_handler(SignInRequired)
     async def _sign_in(request: Request, _: SignInRequired) -> Response:

@@ -1,4 +1,5 @@
-"""Customers: search, detail (metadata, recent events, a fresh portal link), create and edit.
+"""Customers: search, detail (metadata, subscriptions, invoices, recent events, a fresh portal
+link), create and edit. Subscribing and terminating live in `web.subscriptions`.
 
 Writes go through `CustomerService.upsert`, the same use case as `POST /api/v1/customers`.
 """
@@ -22,11 +23,20 @@ from releve.services.dashboard_auth import DashboardSession
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import PageRequest
 from releve.services.ports import EventFilter
-from releve.services.records import Customer
+from releve.services.records import (
+    SUBSCRIPTION_ACTIVE,
+    SUBSCRIPTION_PENDING,
+    SUBSCRIPTION_TERMINATED,
+    Customer,
+)
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
 RECENT_EVENTS = 20
+CUSTOMER_INVOICES = 20
+CUSTOMER_SUBSCRIPTIONS = 50
+SUBSCRIPTION_STATUSES = (SUBSCRIPTION_ACTIVE, SUBSCRIPTION_PENDING, SUBSCRIPTION_TERMINATED)
+PLAN_CHOICES = 200
 TEXT_FIELDS = (
     "name",
     "firstname",
@@ -45,7 +55,7 @@ TEXT_FIELDS = (
 )
 
 
-def _customer(c: ContainerDep, session: DashboardSession, external_id: str) -> Customer:
+def find_customer(c: ContainerDep, session: DashboardSession, external_id: str) -> Customer:
     try:
         return c.customers.get(session.organization.id, external_id)
     except NotFound:
@@ -160,7 +170,7 @@ def _detail_url(customer: Customer) -> str:
 def edit_customer(
     request: Request, external_id: str, session: SessionDep, c: ContainerDep
 ) -> Response:
-    customer = _customer(c, session, external_id)
+    customer = find_customer(c, session, external_id)
     return _form_page(
         request, session, customer=customer, form=_form_from_customer(customer), errors=[]
     )
@@ -174,7 +184,7 @@ def update_customer(
     c: ContainerDep,
     form: CheckedFormDep,
 ) -> Response:
-    customer = _customer(c, session, external_id)
+    customer = find_customer(c, session, external_id)
     values, errors = _values_from(form)
     raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
     raw["external_id"] = customer.external_id
@@ -190,13 +200,18 @@ def update_customer(
     return _form_page(request, session, customer=customer, form=raw, errors=errors, status_code=422)
 
 
-def _detail(
+def customer_page(
     request: Request,
-    session: SessionDep,
+    session: DashboardSession,
     c: ContainerDep,
     customer: Customer,
     portal_url: str | None = None,
+    *,
+    subscription_form: dict[str, Any] | None = None,
+    subscription_errors: list[forms.FieldError] | None = None,
+    status_code: int = 200,
 ) -> Response:
+    """The customer page; also re-rendered with the subscription form's errors (422)."""
     org = session.organization
     # Until subscriptions exist, a customer's events are those sent with its external_id as
     # external_subscription_id (as the portal and the demo do).
@@ -208,9 +223,21 @@ def _detail(
     # The same usage summary as the customer's portal, in the customer's time zone.
     zone = ZoneInfo(customer.timezone or org.timezone or "UTC")
     summaries = portal_view(c).subscriptions(org.id, customer.external_id, c.clock.now(), zone)
+    subscriptions = c.subscriptions.list(
+        org.id,
+        PageRequest(1, CUSTOMER_SUBSCRIPTIONS),
+        statuses=SUBSCRIPTION_STATUSES,
+        external_customer_id=customer.external_id,
+    )
+    invoices = c.invoices.list(
+        org.id, PageRequest(1, CUSTOMER_INVOICES), external_customer_id=customer.external_id
+    )
+    plans = c.plans.list(org.id, PageRequest(1, PLAN_CHOICES)).items
+    errors = subscription_errors or []
     return render(
         request,
         "dashboard/customer.html",
+        status_code=status_code,
         fmt=formatter(request, session),
         active="customers",
         customer=customer,
@@ -219,6 +246,14 @@ def _detail(
         event_total=recent.total_count,
         portal_url=portal_url,
         saved=request.query_params.get("saved") == "1",
+        subscriptions=subscriptions.items,
+        invoices=invoices.items,
+        invoice_total=invoices.total_count,
+        plans=[p.plan for p in plans],
+        sub_form=subscription_form or {"billing_time": "calendar"},
+        sub_errors=errors,
+        sub_field_errors=forms.by_field(errors),
+        notice=request.query_params.get("notice", ""),
     )
 
 
@@ -226,7 +261,7 @@ def _detail(
 def customer_detail(
     request: Request, external_id: str, session: SessionDep, c: ContainerDep
 ) -> Response:
-    return _detail(request, session, c, _customer(c, session, external_id))
+    return customer_page(request, session, c, find_customer(c, session, external_id))
 
 
 @router.post("/customers/{external_id}/portal-link")
@@ -238,7 +273,7 @@ def portal_link(
     _: CheckedFormDep,
 ) -> Response:
     """A fresh signed link, shown once on the page (it is a credential: never stored)."""
-    customer = _customer(c, session, external_id)
+    customer = find_customer(c, session, external_id)
     token = c.portal.issue_token(session.organization.id, customer.external_id)
     url = f"{c.settings.public_url}/portal/{token}"  # the address customers can reach
-    return _detail(request, session, c, customer, portal_url=url)
+    return customer_page(request, session, c, customer, portal_url=url)
