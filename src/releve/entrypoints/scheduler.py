@@ -1,7 +1,8 @@
 """The billing scheduler of `releve serve`: a daemon thread that closes due periods.
 
 Every `interval` seconds (env `RELEVE_SCHEDULER_INTERVAL`, default 60) it activates pending
-subscriptions whose start has come, then runs `BillingService.bill_due`. Several processes may
+subscriptions whose start has come, runs `BillingService.bill_due`, then checks the customers'
+budgets (`BudgetService.check_all`: each 80 %/100 % crossing fires once). Several processes may
 run it at once: each invoice period is unique in the database, so the loser of a race skips
 it, and numbers stay gapless. A failing tick is logged and the next one runs as usual.
 """
@@ -49,6 +50,13 @@ def tick(container: Container) -> None:
         return
     if run.issued or run.errors:
         log.info("scheduler: %d invoice(s) issued, %d error(s)", len(run.issued), len(run.errors))
+    try:
+        alerts = container.budgets.check_all()
+    except Exception:
+        log.exception("scheduler: checking budgets failed")
+        return
+    if alerts:
+        log.info("scheduler: %d budget alert(s) recorded", alerts)
 
 
 class BillingScheduler:

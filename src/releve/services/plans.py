@@ -142,7 +142,7 @@ class PlanService:
                 plan = self._parse(uow, organization_id, payload)
                 if uow.plans.get(organization_id, plan.code) is not None:
                     raise ValidationFailed.one("code", "value_already_exist")
-                stored = StoredPlan(plan, organization_id, now, now)
+                stored = StoredPlan(plan, organization_id, now, now, public=_public(payload))
                 uow.plans.add(stored)
                 uow.commit()
             return stored
@@ -175,7 +175,13 @@ class PlanService:
                 plan = replace(self._parse(uow, organization_id, merged), id=stored.plan.id)
                 if plan.code != code and uow.plans.get(organization_id, plan.code) is not None:
                     raise ValidationFailed.one("code", "value_already_exist")
-                updated = StoredPlan(plan, organization_id, stored.created_at, self._clock.now())
+                updated = StoredPlan(
+                    plan,
+                    organization_id,
+                    stored.created_at,
+                    self._clock.now(),
+                    public=_public(payload, stored.public),
+                )
                 uow.plans.update(updated)
                 if _usage_shape(plan) != _usage_shape(stored.plan):
                     for external_id in sorted(
@@ -210,6 +216,17 @@ class PlanService:
             uow.plans.update(stored)
             uow.commit()
         return stored
+
+
+def _public(payload: Mapping[str, Any], current: bool = False) -> bool:
+    """Relevé's `public` flag (the portal compares customers' usage against public plans):
+    a JSON boolean; absent keeps the current value."""
+    value = payload.get("public", current)
+    if value is None:
+        return current
+    if not isinstance(value, bool):
+        raise ValidationFailed.one("public", "value_is_invalid")
+    return value
 
 
 def _usage_shape(plan: Plan) -> list[tuple[Any, ...]]:

@@ -168,6 +168,7 @@ class StoredPlan:
     created_at: datetime
     updated_at: datetime
     deleted_at: datetime | None = None
+    public: bool = False  # Relevé extension: offered for comparison in the customer portal
 
     @property
     def id(self) -> UUID:

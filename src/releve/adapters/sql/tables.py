@@ -191,6 +191,8 @@ plans = sa.Table(
     sa.Column("tax_codes", ExactJSON, nullable=False),
     sa.Column("minimum_commitment", ExactJSON),
     sa.Column("usage_thresholds", ExactJSON, nullable=False),
+    # Relevé extension: customers may compare their usage against public plans (portal).
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
     # An override child (subscription plan_overrides) points at the plan it overrides and keeps
     # its code; only parents are listed and addressed by code.
     sa.Column("parent_id", sa.Uuid, sa.ForeignKey("plans.id"), nullable=True),

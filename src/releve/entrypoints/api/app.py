@@ -11,6 +11,7 @@ from releve.entrypoints.api.exact import ExactJSONResponse
 from releve.entrypoints.api.routes import (
     add_ons,
     billable_metrics,
+    budgets,
     coupons,
     credit_notes,
     customers,
@@ -61,6 +62,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         wallets,
         credit_notes,
         webhook_endpoints,
+        budgets,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)

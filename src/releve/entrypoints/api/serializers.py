@@ -189,6 +189,7 @@ def plan(stored: StoredPlan) -> dict[str, Any]:
             "metadata": {},
             "active_subscriptions_count": 0,
             "draft_invoices_count": 0,
+            "public": stored.public,  # Relevé extension (portal plan comparison)
         }
     )
     return body

@@ -70,6 +70,7 @@ def _plan_values(stored: StoredPlan) -> dict[str, Any]:
             for t in plan.usage_thresholds
         ],
         "parent_id": _uuid(plan.parent_id),
+        "public": stored.public,
         "created_at": stored.created_at,
         "updated_at": stored.updated_at,
         "deleted_at": stored.deleted_at,
@@ -326,4 +327,5 @@ def _stored(row: sa.Row[Any], plan_charges: Sequence[Charge]) -> StoredPlan:
         created_at=row.created_at,
         updated_at=row.updated_at,
         deleted_at=row.deleted_at,
+        public=bool(row.public),
     )
