@@ -12,10 +12,13 @@ from sqlalchemy.engine import Engine
 
 from releve.adapters.clock import SystemClock
 from releve.adapters.currency_catalog import currency
+from releve.adapters.pdf.renderer import WeasyPrintRenderer
+from releve.adapters.pdf.store import FileDocumentStore, MemoryDocumentStore
 from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.migrate import upgrade
 from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
+from releve.adapters.webhook_sender import HttpWebhookSender
 from releve.services.add_ons import AddOnService
 from releve.services.analytics import AnalyticsService
 from releve.services.billable_metrics import BillableMetricService
@@ -28,6 +31,7 @@ from releve.services.customers import CustomerService
 from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
 from releve.services.events import EventService
+from releve.services.invoice_documents import InvoiceDocumentService
 from releve.services.organizations import AuthenticationService, OrganizationService
 from releve.services.plans import PlanService
 from releve.services.portal import PortalService
@@ -67,6 +71,7 @@ class Container:
     wallets: WalletService
     credit_notes: CreditNoteService
     budgets: BudgetService
+    invoice_documents: InvoiceDocumentService
 
     @property
     def demo(self) -> DemoService:
@@ -136,10 +141,20 @@ def bootstrap(
         billing=billing,
         invoices=InvoiceQueries(uow, clock),
         aggregates=AggregateRebuilder(uow, recorder),
-        webhooks=WebhookService(uow, clock),
-        coupons=CouponService(uow, clock),
-        add_ons=AddOnService(uow, clock),
+        webhooks=WebhookService(uow, clock, HttpWebhookSender()),
+        coupons=CouponService(uow, clock, currency),
+        add_ons=AddOnService(uow, clock, currency),
         wallets=WalletService(uow, clock),
         credit_notes=CreditNoteService(uow, clock),
         budgets=BudgetService(uow, clock),
+        invoice_documents=InvoiceDocumentService(
+            InvoiceQueries(uow, clock),
+            uow,
+            clock,
+            WeasyPrintRenderer(),
+            FileDocumentStore(settings.invoice_files_dir)
+            if settings.invoice_files_dir
+            else MemoryDocumentStore(),
+            settings.public_url,
+        ),
     )

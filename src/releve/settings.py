@@ -19,6 +19,9 @@ class Settings:
     database_url: str
     api_key: str | None = None
     public_url: str = "http://127.0.0.1:8000"
+    # Where rendered invoice PDFs are kept (RELEVE_INVOICE_FILES_DIR, default ./var/invoices);
+    # None keeps them in process memory only.
+    invoice_files_dir: Path | None = None
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -28,6 +31,9 @@ class Settings:
             database_url=url,
             api_key=env.get("RELEVE_API_KEY") or None,
             public_url=env.get("RELEVE_PUBLIC_URL", "http://127.0.0.1:8000").rstrip("/"),
+            invoice_files_dir=Path(
+                env.get("RELEVE_INVOICE_FILES_DIR") or DEFAULT_DATA_DIR / "invoices"
+            ),
         )
 
 
