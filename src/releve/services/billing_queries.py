@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from releve.domain.errors import DomainError
+from releve.services import coupons
 from releve.services.billing_ports import (
     BillingUnitOfWork,
     BillingUnitOfWorkFactory,
@@ -35,6 +36,7 @@ from releve.services.billing_records import (
     Invoice,
     InvoiceSubscription,
 )
+from releve.services.coupon_records import AddOnFee, CouponCredit, CouponUnitOfWork
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock
@@ -69,6 +71,9 @@ class InvoiceView:
     fees: tuple[Fee, ...]
     applied_taxes: tuple[AppliedTax, ...]
     today: date
+    # Coupon credits a finalized invoice consumed (Lago's `credits`), add-on fee details.
+    credits: tuple[CouponCredit, ...] = ()
+    add_on_fees: Mapping[UUID, AddOnFee] = field(default_factory=dict)
 
     @property
     def payment_overdue(self) -> bool:
@@ -126,6 +131,8 @@ class InvoiceQueries:
         fees = uow.invoices.fees_for(ids)
         taxes = uow.invoices.taxes_for(ids)
         links = uow.invoices.links_for(ids)
+        credits = coupons.coupon_credits_for(uow, ids)
+        add_on_fees = cast(CouponUnitOfWork, uow).add_ons.fees_for(ids)
         today = self._clock.now().date()
         views = []
         for invoice in invoices:
@@ -151,6 +158,8 @@ class InvoiceQueries:
                     tuple(fees[invoice.id]),
                     tuple(taxes[invoice.id]),
                     today,
+                    tuple(credits[invoice.id]),
+                    {f.id: add_on_fees[f.id] for f in fees[invoice.id] if f.id in add_on_fees},
                 )
             )
         return views

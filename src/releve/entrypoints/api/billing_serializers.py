@@ -13,6 +13,7 @@ from typing import Any
 from releve.adapters.currency_catalog import currency
 from releve.domain.charge_models.values import plain
 from releve.domain.money import minor_to_major
+from releve.entrypoints.api import coupon_serializers
 from releve.entrypoints.api.serializers import customer, iso
 from releve.services.billing_invoice import number_prefix
 from releve.services.billing_queries import BilledSubscription, FeeView, InvoiceView
@@ -109,7 +110,7 @@ def fee(f: Fee, view: InvoiceView, true_up_fee_id: str | None = None) -> dict[st
         "failed_at": None,
         "refunded_at": None,
         "event_transaction_id": None,
-        "description": None,
+        "description": view.add_on_fees[f.id].description if f.id in view.add_on_fees else None,
         "amount_details": f.amount_details,
         "pricing_unit_details": None,
         "presentation_breakdowns": [],
@@ -210,7 +211,7 @@ def invoice(view: InvoiceView) -> dict[str, Any]:
         "applied_usage_thresholds": [],
         "applied_invoice_custom_sections": [],
         "billing_periods": [_billing_period(b) for b in view.subscriptions],
-        "credits": [],
+        "credits": coupon_serializers.invoice_credits(view),
         "fees": [fee(f, view, true_ups.get(f.id)) for f in view.fees],
         "subscriptions": [_subscription(b, view) for b in view.subscriptions],
         "error_details": [],

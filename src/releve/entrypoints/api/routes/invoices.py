@@ -24,6 +24,22 @@ InvoiceBody = Annotated[
 ]
 
 
+@router.post("/invoices", summary="Create a one-off invoice of add-on fees")
+def create_one_off_invoice(
+    body: Annotated[
+        dict[str, Any],
+        Body(
+            description='{"invoice": {external_customer_id, currency, fees: [{add_on_code, '
+            "units, unit_amount_cents, description, invoice_display_name, tax_codes}]}}"
+        ),
+    ],
+    org: OrganizationDep,
+    c: ContainerDep,
+) -> ExactJSONResponse:
+    view = c.add_ons.create_one_off_invoice(org.id, root(body, "invoice"))
+    return ExactJSONResponse({"invoice": billing_serializers.invoice(view)})
+
+
 @router.get("/invoices", summary="List invoices")
 def list_invoices(
     org: OrganizationDep,
