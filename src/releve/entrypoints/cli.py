@@ -26,6 +26,8 @@ events_app = typer.Typer(help="Usage events.", no_args_is_help=True)
 app.add_typer(events_app, name="events")
 users_app = typer.Typer(help="Dashboard user accounts.", no_args_is_help=True)
 app.add_typer(users_app, name="users")
+webhooks_app = typer.Typer(help="Webhook delivery.", no_args_is_help=True)
+app.add_typer(webhooks_app, name="webhooks")
 console = Console(stderr=True)
 DEMO_FILE = Path("var") / "demo.json"
 
@@ -63,6 +65,9 @@ def serve(
     no_scheduler: Annotated[
         bool, typer.Option("--no-scheduler", help="Do not run the billing scheduler.")
     ] = False,
+    no_webhooks: Annotated[
+        bool, typer.Option("--no-webhooks", help="Do not deliver webhooks from this process.")
+    ] = False,
     access_log: Annotated[
         bool,
         typer.Option(
@@ -76,6 +81,7 @@ def serve(
 
     from releve.entrypoints.api.app import create_app
     from releve.entrypoints.scheduler import BillingScheduler
+    from releve.entrypoints.webhook_loop import WebhookLoop
 
     with _container() as container:
         container.migrate()
@@ -84,6 +90,10 @@ def serve(
         if scheduler is not None:
             scheduler.start()
             console.print(f"billing scheduler: every {scheduler.interval:g} s")
+        webhook_loop = None if no_webhooks else WebhookLoop(container)
+        if webhook_loop is not None:
+            webhook_loop.start()
+            console.print(f"webhook delivery: every {webhook_loop.interval:g} s")
         console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
         try:
             uvicorn.run(
@@ -96,6 +106,8 @@ def serve(
         finally:
             if scheduler is not None:
                 scheduler.stop()
+            if webhook_loop is not None:
+                webhook_loop.stop()
 
 
 @app.command()
@@ -371,4 +383,25 @@ def aggregates_rebuild(
                 progress.advance(task)
     typer.echo(
         json.dumps({"organizations": len(org_ids), "subscriptions": len(work), "events": events})
+    )
+
+
+@webhooks_app.command("deliver")
+def webhooks_deliver(
+    limit: Annotated[int, typer.Option(help="At most this many attempts.")] = 1000,
+) -> None:
+    """Send the webhooks due now, once (retries whose backoff has passed included)."""
+    from releve.entrypoints.webhook_loop import deliver_once
+
+    with _container() as container:
+        container.migrate()
+        run = deliver_once(container, limit=limit)
+    typer.echo(
+        json.dumps(
+            {
+                "succeeded": len(run.succeeded),
+                "retrying": len(run.retrying),
+                "failed": len(run.failed),
+            }
+        )
     )
