@@ -17,7 +17,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from releve.domain.errors import DomainError
-from releve.services import coupons
+from releve.services import coupons, webhooks
 from releve.services.billing_ports import (
     BillingUnitOfWork,
     BillingUnitOfWorkFactory,
@@ -245,12 +245,23 @@ class InvoiceQueries:
                 if payment_status is not None and invoice.status != INVOICE_FINALIZED:
                     raise NotAllowed("invoice_not_finalized")
                 now = self._clock.now()
+                status_changed = payment_status is not None and payment_status != (
+                    invoice.payment_status
+                )
                 if payment_status is not None:
                     invoice.payment_status = str(payment_status)
                 if metadata is not None:
                     invoice.metadata = _merge_metadata(invoice.metadata, metadata)
                 invoice.updated_at = now
                 uow.invoices.update(invoice)
+                if status_changed:
+                    webhooks.emit(
+                        uow,
+                        organization_id,
+                        "invoice.payment_status_updated",
+                        "invoice",
+                        object_id=str(invoice.id),
+                    )
                 view = self.views_in(uow, [invoice])[0]
                 uow.commit()
             return view
