@@ -37,6 +37,11 @@ from releve.services.billing_records import (
     InvoiceSubscription,
 )
 from releve.services.coupon_records import AddOnFee, CouponCredit, CouponUnitOfWork
+from releve.services.credit_note_records import (
+    CreditNote,
+    CreditNoteConsumption,
+    credit_note_credits_for,
+)
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock
@@ -74,6 +79,8 @@ class InvoiceView:
     # Coupon credits a finalized invoice consumed (Lago's `credits`), add-on fee details.
     credits: tuple[CouponCredit, ...] = ()
     add_on_fees: Mapping[UUID, AddOnFee] = field(default_factory=dict)
+    # Credit note balances the invoice consumed, post-tax (Lago's `credits`), oldest first.
+    credit_note_credits: tuple[tuple[CreditNoteConsumption, CreditNote], ...] = ()
 
     @property
     def payment_overdue(self) -> bool:
@@ -133,6 +140,7 @@ class InvoiceQueries:
         links = uow.invoices.links_for(ids)
         credits = coupons.coupon_credits_for(uow, ids)
         add_on_fees = cast(CouponUnitOfWork, uow).add_ons.fees_for(ids)
+        note_credits = credit_note_credits_for(uow, ids)
         today = self._clock.now().date()
         views = []
         for invoice in invoices:
@@ -160,6 +168,7 @@ class InvoiceQueries:
                     today,
                     tuple(credits[invoice.id]),
                     {f.id: add_on_fees[f.id] for f in fees[invoice.id] if f.id in add_on_fees},
+                    credit_note_credits=tuple(note_credits[invoice.id]),
                 )
             )
         return views

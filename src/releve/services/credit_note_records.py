@@ -12,7 +12,7 @@ from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Protocol
+from typing import Protocol, cast
 from uuid import UUID
 
 from releve.domain.credit_notes import CreditNoteBalance
@@ -173,3 +173,11 @@ class CreditNoteUnitOfWork(BillingUnitOfWork, Protocol):
 
 class CreditNoteUnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> CreditNoteUnitOfWork: ...
+
+
+def credit_note_credits_for(
+    uow: BillingUnitOfWork, invoice_ids: Collection[UUID]
+) -> dict[UUID, list[tuple[CreditNoteConsumption, CreditNote]]]:
+    """Invoice id → what it consumed of credit notes (for Lago's invoice `credits`)."""
+    repository = cast(CreditNoteUnitOfWork, uow).credit_notes  # the SQL unit of work has it
+    return repository.consumptions_for_invoices(invoice_ids)

@@ -13,7 +13,7 @@ from typing import Any
 from releve.adapters.currency_catalog import currency
 from releve.domain.charge_models.values import plain
 from releve.domain.money import minor_to_major
-from releve.entrypoints.api import coupon_serializers
+from releve.entrypoints.api import coupon_serializers, credit_note_serializers
 from releve.entrypoints.api.serializers import customer, iso
 from releve.services.billing_invoice import number_prefix
 from releve.services.billing_queries import BilledSubscription, FeeView, InvoiceView
@@ -211,7 +211,8 @@ def invoice(view: InvoiceView) -> dict[str, Any]:
         "applied_usage_thresholds": [],
         "applied_invoice_custom_sections": [],
         "billing_periods": [_billing_period(b) for b in view.subscriptions],
-        "credits": coupon_serializers.invoice_credits(view),
+        "credits": coupon_serializers.invoice_credits(view)
+        + credit_note_serializers.invoice_credits(view),
         "fees": [fee(f, view, true_ups.get(f.id)) for f in view.fees],
         "subscriptions": [_subscription(b, view) for b in view.subscriptions],
         "error_details": [],

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from releve.entrypoints.api.billing_serializers import fee
+from releve.entrypoints.api import billing_serializers
 from releve.entrypoints.api.serializers import customer, iso
+from releve.services.billing_queries import InvoiceView
 from releve.services.credit_notes import CreditNoteEstimate, CreditNoteView
 
 
@@ -50,7 +51,7 @@ def credit_note(view: CreditNoteView) -> dict[str, Any]:
                 "lago_id": str(item.id),
                 "amount_cents": item.amount_cents,
                 "amount_currency": n.currency,
-                "fee": fee(f, invoice),
+                "fee": billing_serializers.fee(f, invoice),
             }
             for item, f in view.items
         ],
@@ -72,6 +73,29 @@ def credit_note(view: CreditNoteView) -> dict[str, Any]:
         ],
         "metadata": None,
     }
+
+
+def invoice_credits(view: InvoiceView) -> list[dict[str, Any]]:
+    """Lago's invoice `credits[]` items for the credit note balances it consumed (post-tax)."""
+    return [
+        {
+            "lago_id": str(consumption.id),
+            "amount_cents": consumption.amount_cents,
+            "amount_currency": note.currency,
+            "before_taxes": False,
+            "item": {
+                "lago_item_id": str(note.id),
+                "type": "credit_note",
+                "code": note.number,
+                "name": note.number,
+            },
+            "invoice": {
+                "lago_id": str(consumption.invoice_id),
+                "payment_status": view.invoice.payment_status,
+            },
+        }
+        for consumption, note in view.credit_note_credits
+    ]
 
 
 def estimated_credit_note(estimate: CreditNoteEstimate) -> dict[str, Any]:
