@@ -172,3 +172,26 @@ def portal_invoice(request: Request, token: str, invoice_id: str, c: ContainerDe
         tables={f.id: detail_tables(f.amount_details) for f in invoice.fees},
         token=token,
     )
+
+
+@router.get("/portal/{token}/invoices/{invoice_id}/pdf")
+def portal_invoice_pdf(request: Request, token: str, invoice_id: str, c: ContainerDep) -> Response:
+    """The invoice's PDF for the customer the link names (finalized invoices of theirs only)."""
+    from releve.entrypoints.api.routes.invoice_files import pdf_response
+
+    verified = _verify(request, c, token)
+    if isinstance(verified, Response):
+        return verified
+    customer, organization = verified
+    try:
+        invoice = portal_view(c).invoice_for_customer(organization.id, customer.id, invoice_id)
+    except NotFound:
+        return render(
+            request,
+            "portal/error.html",
+            status_code=404,
+            fmt=_formatter(request, customer, organization),
+            title="Invoice not found",
+            message="This invoice does not exist or is not available here.",
+        )
+    return pdf_response(lambda: c.invoice_documents.pdf(invoice))
