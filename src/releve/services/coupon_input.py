@@ -100,7 +100,10 @@ def _terms(
 ) -> dict[str, Any]:
     """amount / rate / frequency fields, as a coupon or an override defines them."""
     clean: dict[str, Any] = {}
-    if coupon_type == "fixed_amount":
+    # An update that does not resend the type may change either kind of term; the service
+    # then keeps the ones of the resulting type.
+    either = coupon_type is None and not required
+    if coupon_type == "fixed_amount" or either:
         if required or "amount_cents" in values:
             if values.get("amount_cents") is None:
                 errors.add("amount_cents", "value_is_mandatory")
@@ -113,7 +116,7 @@ def _terms(
                 clean["amount_currency"] = check_currency(
                     errors, "amount_currency", values["amount_currency"], currencies
                 )
-    elif coupon_type == "percentage" and (required or "percentage_rate" in values):
+    if (coupon_type == "percentage" or either) and (required or "percentage_rate" in values):
         if values.get("percentage_rate") is None:
             errors.add("percentage_rate", "value_is_mandatory")
         else:
