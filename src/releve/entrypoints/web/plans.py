@@ -261,8 +261,9 @@ def _messages(exc: ValidationFailed) -> list[forms.FieldError]:
                 result.append(_error(field, text))
                 continue
             reason = detail or code.replace("_", " ")
-            if reason.startswith(f"{path}:"):
-                reason = reason[len(path) + 1 :].strip()
+            head, sep, rest = reason.partition(": ")
+            if sep and path.endswith(head):  # the domain names the field relative to its part
+                reason = rest
             sentence = f"{path}: {reason}." if path != "base" else f"{reason}."
             result.append(forms.FieldError("body", LABELS["body"], sentence))
     return result

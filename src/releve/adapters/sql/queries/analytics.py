@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Collection
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -19,10 +19,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from releve.adapters.sql.repositories.base import count_and_page, to_record
-from releve.adapters.sql.tables import billable_metrics, customers, events
-from releve.services.analytics import DailyCount, OrganizationCounts
+from releve.adapters.sql.tables import billable_metrics, customers, events, plans, subscriptions
+from releve.adapters.sql.tables_billing import fees, invoices
+from releve.services.analytics import (
+    CustomerRevenue,
+    DailyCount,
+    InvoiceStatusCount,
+    OrganizationCounts,
+    RecurringFee,
+)
+from releve.services.billing_records import INVOICE_FINALIZED, VISIBLE_STATUSES
 from releve.services.pagination import PageRequest
-from releve.services.records import EVENT_UNMATCHED, Customer, StoredEvent
+from releve.services.records import EVENT_UNMATCHED, SUBSCRIPTION_ACTIVE, Customer, StoredEvent
 
 
 def _whole_hour_offsets(zone: ZoneInfo, since: datetime, until: datetime) -> bool:
@@ -164,3 +172,87 @@ class SqlAnalyticsReadModel:
         query = query.order_by(events.c.created_at.desc(), events.c.transaction_id).limit(limit)
         with self._connect() as c:
             return [to_record(StoredEvent, r) for r in c.execute(query)]
+
+    # --- revenue (finalized invoices; amounts in minor units, per currency) -------------------
+
+    def revenue_by_day(
+        self, organization_id: UUID, *, since: date, until: date, fee_type: str | None = None
+    ) -> list[tuple[date, str, int]]:
+        """(issuing date, currency, Σ) of finalized invoices issued in `[since, until)`: their
+        totals, or with `fee_type` the sum of those fees' amounts (before taxes)."""
+        where = [
+            invoices.c.organization_id == organization_id,
+            invoices.c.status == INVOICE_FINALIZED,
+            invoices.c.issuing_date >= since,
+            invoices.c.issuing_date < until,
+        ]
+        if fee_type is None:
+            amount = sa.func.sum(invoices.c.total_amount_cents)
+            query = sa.select(invoices.c.issuing_date, invoices.c.currency, amount).where(*where)
+        else:
+            amount = sa.func.sum(fees.c.amount_cents)
+            query = (
+                sa.select(invoices.c.issuing_date, invoices.c.currency, amount)
+                .select_from(invoices.join(fees, fees.c.invoice_id == invoices.c.id))
+                .where(*where, fees.c.fee_type == fee_type)
+            )
+        query = query.group_by(invoices.c.issuing_date, invoices.c.currency)
+        with self._connect() as c:
+            return [(d, str(cur), int(n or 0)) for d, cur, n in c.execute(query)]
+
+    def revenue_by_customer(
+        self, organization_id: UUID, *, since: date, until: date
+    ) -> list[CustomerRevenue]:
+        """Σ of finalized invoice totals issued in `[since, until)` per customer and currency."""
+        total = sa.func.sum(invoices.c.total_amount_cents)
+        query = (
+            sa.select(customers.c.external_id, customers.c.name, invoices.c.currency, total)
+            .select_from(invoices.join(customers, customers.c.id == invoices.c.customer_id))
+            .where(
+                invoices.c.organization_id == organization_id,
+                invoices.c.status == INVOICE_FINALIZED,
+                invoices.c.issuing_date >= since,
+                invoices.c.issuing_date < until,
+            )
+            .group_by(customers.c.external_id, customers.c.name, invoices.c.currency)
+        )
+        with self._connect() as c:
+            return [
+                CustomerRevenue(str(e), n, str(cur), int(v or 0))
+                for e, n, cur, v in c.execute(query)
+            ]
+
+    def invoices_by_status(self, organization_id: UUID) -> list[InvoiceStatusCount]:
+        total = sa.func.sum(invoices.c.total_amount_cents)
+        columns = (invoices.c.status, invoices.c.payment_status, invoices.c.currency)
+        query = (
+            sa.select(*columns, sa.func.count(), total)
+            .where(
+                invoices.c.organization_id == organization_id,
+                invoices.c.status.in_(VISIBLE_STATUSES),
+            )
+            .group_by(*columns)
+        )
+        with self._connect() as c:
+            return [
+                InvoiceStatusCount(str(s), str(p), str(cur), int(n), int(v or 0))
+                for s, p, cur, n, v in c.execute(query)
+            ]
+
+    def recurring_fees(self, organization_id: UUID) -> list[RecurringFee]:
+        """Active subscriptions per (plan interval, currency, amount): the fixed fees."""
+        columns = (plans.c.interval, plans.c.amount_currency, plans.c.amount_cents)
+        query = (
+            sa.select(*columns, sa.func.count())
+            .select_from(subscriptions.join(plans, plans.c.id == subscriptions.c.plan_id))
+            .where(
+                subscriptions.c.organization_id == organization_id,
+                subscriptions.c.status == SUBSCRIPTION_ACTIVE,
+                plans.c.amount_cents > 0,
+            )
+            .group_by(*columns)
+        )
+        with self._connect() as c:
+            return [
+                RecurringFee(str(i), str(cur), int(a), int(n)) for i, cur, a, n in c.execute(query)
+            ]

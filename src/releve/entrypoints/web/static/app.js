@@ -17,7 +17,7 @@
       window.Plotly.newPlot(box, traces, {
         barmode: "stack", margin: { t: 10, r: 10, b: 40, l: 50 }, height: 320,
         legend: { orientation: "h", y: -0.2 }, xaxis: { type: "date" },
-        yaxis: { title: { text: "events" }, rangemode: "tozero" },
+        yaxis: { title: { text: data.y_title || "events" }, rangemode: "tozero" },
         font: { family: "system-ui, sans-serif", color: "#1b1f24" }
       }, { displaylogo: false, responsive: true, modeBarButtonsToRemove: ["lasso2d", "select2d"] });
     });
