@@ -31,8 +31,10 @@ from releve.services.customers import CustomerService
 from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
 from releve.services.events import EventService
+from releve.services.footprint import FootprintService
 from releve.services.invoice_documents import InvoiceDocumentService
 from releve.services.organizations import AuthenticationService, OrganizationService
+from releve.services.plan_comparison import PlanComparisonService
 from releve.services.plans import PlanService
 from releve.services.portal import PortalService
 from releve.services.ports import Clock
@@ -86,6 +88,15 @@ class Container:
     def analytics(self) -> AnalyticsService:
         """Read models of the dashboard and portal (stateless; cheap to build per request)."""
         return AnalyticsService(SqlAnalyticsReadModel(self.engine), self.clock)
+
+    @property
+    def plan_comparison(self) -> PlanComparisonService:
+        """The portal's "on plan X you would have paid" (stateless; cheap per request)."""
+        return PlanComparisonService(SqlUnitOfWorkFactory(self.engine), self.clock)
+
+    @property
+    def footprint(self) -> FootprintService:
+        return FootprintService(SqlUnitOfWorkFactory(self.engine), self.clock)
 
     @property
     def dashboard_auth(self) -> DashboardAuthService:

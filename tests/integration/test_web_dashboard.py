@@ -354,7 +354,7 @@ def test_customer_page_shows_the_same_usage_summary_as_the_portal(
     seed_billing(container, other_org[0], "globex")
     text = html.unescape(signed_in.get("/customers/acme_1").text)
     assert "Current usage" in text and "acme Growth" in text and "acme_sub1" in text
-    assert "17 days left" in text and "Per unit amount" in text and "5 units" in text
+    assert "17 days left" in text and "Unit price" in text and "5 units" in text
     assert "/events?subscription=acme_sub1&code=calls" in text
     for theirs in ("acme_sub2", "globex"):  # another customer's, another organization's
         assert theirs not in text

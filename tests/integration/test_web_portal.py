@@ -64,7 +64,7 @@ def test_portal_shows_each_subscriptions_usage_and_cost_in_the_customers_languag
     # Projection: 1.80 € after 14.5 of 31 days → 1.80 × 31 / 14.5 = 3.848… → 3.85 €.
     assert FR.money(385, "EUR") in text and "at the same pace" in text
     assert "5 units" in text  # the fee's explanation sentence
-    assert "Per unit amount" in text  # the graduated tiers as a table
+    assert "Unit price" in text and "First 2 units" in text  # the graduated tiers as a table
     assert "No invoices yet" in text
     assert r.headers["Referrer-Policy"] == "no-referrer"
     assert r.headers["Cache-Control"] == "no-store"
@@ -121,7 +121,7 @@ def test_finalized_invoices_are_listed_with_their_explanations_and_only_the_cust
     assert f"{path}/invoices/{invoice.id}" in r.text
     detail = client.get(f"{path}/invoices/{invoice.id}")
     assert detail.status_code == 200 and "5 units" in html.unescape(detail.text)
-    assert "How this amount is computed" in detail.text and "Per unit amount" in detail.text
+    assert "How this amount is computed" in detail.text and "Unit price" in detail.text
     for other in theirs.items:  # the other customer's invoice through A's link: not found
         r = client.get(f"{path}/invoices/{other.invoice.id}")
         assert r.status_code == 404 and "acme Second" not in r.text

@@ -67,11 +67,21 @@ def test_graduated_ranges_become_a_table_and_scalars_a_two_column_one() -> None:
             ]
         }
     )
-    assert [t.columns for t in tiers] == [("From value", "To value", "Units")]
-    assert tiers[0].rows == (("0", "2", "2"), ("3", None, "3"))
+    assert [t.columns for t in tiers] == [("Tier", "Units", "Unit price", "Flat fee", "Amount")]
+    assert [str(r[0]) for r in tiers[0].rows] == ["First 2 units", "Over 2 units"]
+    assert [r[1] for r in tiers[0].rows] == ["2", "3"]
+    middle = detail_tables(
+        {"graduated_ranges": [{"to_value": "100"}, {"to_value": "500"}, {"to_value": None}]}
+    )
+    assert [str(r[0]) for r in middle[0].rows] == [
+        "First 100 units",
+        "Next 400 units",
+        "Over 500 units",
+    ]
     package = detail_tables({"free_units": "0", "per_package_size": 5})
     assert package[0].columns == ("What", "Value")
-    assert package[0].rows == (("Free units", "0"), ("Per package size", 5))
+    assert package[0].rows == (("Free units", "0"), ("Package size", 5))
+    assert package[0].kinds == ("text", "units", "units")
     assert detail_tables({}) == []
 
 

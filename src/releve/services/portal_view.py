@@ -18,17 +18,20 @@ Read-only view data assembled from the same services as the API — `Subscriptio
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from uuid import UUID
 
 from releve.domain.billing.charge_fees import ChargeFee
+from releve.domain.charge_models.values import plain
 from releve.domain.periods import Period, local_date
 from releve.services.billing_queries import InvoiceQueries, InvoiceView
 from releve.services.billing_records import INVOICE_FINALIZED
+from releve.services.budgets import BudgetStatus
 from releve.services.errors import NotFound
+from releve.services.footprint import Footprint, FootprintLine
 from releve.services.pagination import Page, PageRequest
 from releve.services.projection import (  # noqa: F401 (the portal's names for the shared rule)
     ACCUMULATING,
@@ -49,34 +52,113 @@ def days_left(period: Period, now: datetime, tz: tzinfo) -> int:
 
 @dataclass(frozen=True, slots=True)
 class DetailTable:
-    """`amount_details` as a small table: column keys and rows of plain values (strings)."""
+    """`amount_details` as a small table: column headers, rows of plain values, and per column
+    how to show its values (`kinds`: "tier", "units", "price" — a unit price at full
+    precision —, "amount" — a money amount in major units —, "rate", "text"; empty: as is)."""
 
     columns: tuple[str, ...]
     rows: tuple[tuple[object, ...], ...]
+    kinds: tuple[str, ...] = ()
 
 
-def _label(key: str) -> str:
-    return key.replace("_", " ").capitalize()
+# Lago's amount_details keys → words for customers, and how their values read.
+_LABELS = {
+    "units": ("Units", "units"),
+    "free_units": ("Free units", "units"),
+    "paid_units": ("Paid units", "units"),
+    "free_events": ("Free events", "units"),
+    "paid_events": ("Paid events", "units"),
+    "per_package_size": ("Package size", "units"),
+    "per_package_unit_amount": ("Price per package", "price"),
+    "per_unit_amount": ("Unit price", "price"),
+    "flat_unit_amount": ("Flat fee", "price"),
+    "per_unit_total_amount": ("Units × unit price", "amount"),
+    "total_with_flat_amount": ("Amount", "amount"),
+    "rate": ("Rate (%)", "rate"),
+    "fixed_fee_unit_amount": ("Fixed fee per event", "price"),
+    "fixed_fee_total_amount": ("Fixed fees", "amount"),
+    "min_max_adjustment_total_amount": ("Minimum/maximum adjustment", "amount"),
+    "from_value": ("From", "units"),
+    "to_value": ("To", "units"),
+}
+_TIER_COLUMNS = (
+    ("units", "Units", "units"),
+    ("per_unit_amount", "Unit price", "price"),
+    ("flat_unit_amount", "Flat fee", "price"),
+    ("total_with_flat_amount", "Amount", "amount"),
+)
+
+
+def _label(key: str) -> tuple[str, str]:
+    if key in _LABELS:
+        return _LABELS[key]
+    kind = "amount" if key.endswith("_amount") else ""
+    return key.replace("_", " ").capitalize(), kind
+
+
+@dataclass(frozen=True, slots=True)
+class TierLabel:
+    """What one graduated range covers, from Lago's inclusive ranges (0–100, 101–500, 501–∞):
+    `kind` "first" (the first `count` units), "next" (`count` more) or "over" (above `count`).
+    `str()` is plain English for documents; the web formatter writes the number per locale."""
+
+    kind: str
+    count: Decimal
+
+    def __str__(self) -> str:
+        count = plain(self.count)
+        return {"first": f"First {count} units", "next": f"Next {count} units"}.get(
+            self.kind, f"Over {count} units"
+        )
+
+
+def tier_label(rows: Sequence[Mapping[str, object]], index: int) -> TierLabel:
+    top = rows[index].get("to_value")
+    previous_top = Decimal(str(rows[index - 1].get("to_value") or 0)) if index else Decimal(0)
+    if top is None:
+        return TierLabel("over", previous_top)
+    if index == 0:
+        return TierLabel("first", Decimal(str(top)))
+    return TierLabel("next", Decimal(str(top)) - previous_top)
+
+
+def _tier_table(rows: Sequence[Mapping[str, object]]) -> DetailTable:
+    return DetailTable(
+        ("Tier", *(label for _, label, _ in _TIER_COLUMNS)),
+        tuple(
+            (tier_label(rows, n), *(r.get(key) for key, _, _ in _TIER_COLUMNS))
+            for n, r in enumerate(rows)
+        ),
+        ("tier", *(kind for _, _, kind in _TIER_COLUMNS)),
+    )
 
 
 def detail_tables(amount_details: Mapping[str, object]) -> list[DetailTable]:
-    """Lago's `amount_details` → tables: one per list of rows (graduated ranges), and one
-    two-column "what / value" table for the scalar fields (package, percentage…)."""
+    """Lago's `amount_details` → tables: graduated ranges as "First 100 units at …" rows, other
+    lists of rows with worded columns, and one "What / Value" table for the scalar fields."""
     tables = []
     scalars = []
+    kinds = []
     for key, value in amount_details.items():
         if isinstance(value, list) and value and all(isinstance(r, Mapping) for r in value):
+            if key == "graduated_ranges":
+                tables.append(_tier_table(value))
+                continue
             columns = tuple(dict.fromkeys(k for r in value for k in r))
+            labels = [_label(c) for c in columns]
             tables.append(
                 DetailTable(
-                    tuple(_label(c) for c in columns),
+                    tuple(label for label, _ in labels),
                     tuple(tuple(r.get(c) for c in columns) for r in value),
+                    tuple(kind for _, kind in labels),
                 )
             )
         elif not isinstance(value, list | dict):
-            scalars.append((_label(key), value))
+            label, kind = _label(key)
+            scalars.append((label, value))
+            kinds.append(kind)
     if scalars:
-        tables.insert(0, DetailTable(("What", "Value"), tuple(scalars)))
+        tables.insert(0, DetailTable(("What", "Value"), tuple(scalars), ("text", *kinds)))
     return tables
 
 
@@ -222,3 +304,62 @@ class CustomerPortalView:
         if view.invoice.customer_id != customer_id or view.invoice.status != INVOICE_FINALIZED:
             raise NotFound("invoice")
         return view
+
+
+@dataclass(frozen=True, slots=True)
+class BudgetPanel:
+    """The portal's budget box: spend vs budget in plain figures, the bar, the alert level.
+
+    `bar` is the bar's filled share (0–100, capped); `level` is "ok" below 80 %, "warn" once
+    the 80 % alert is recorded, "over" once the 100 % one is (the banners follow the stored
+    crossings, so what the page says is what the webhook said).
+    """
+
+    amount_cents: int
+    spend_cents: int
+    currency: str
+    percent: int
+    bar: int
+    remaining_cents: int
+    reached: int | None
+    level: str
+    first_day: date | None
+    last_day: date | None
+
+
+def budget_panel(status: BudgetStatus | None, tz: tzinfo) -> BudgetPanel | None:
+    if status is None:
+        return None
+    reached = status.reached
+    period = status.period
+    return BudgetPanel(
+        amount_cents=status.budget.amount_cents,
+        spend_cents=status.spend_cents,
+        currency=status.budget.currency,
+        percent=status.percent,
+        bar=max(0, min(status.percent, 100)),
+        remaining_cents=status.remaining_cents,
+        reached=reached,
+        level="over" if reached == 100 else "warn" if reached == 80 else "ok",
+        first_day=None if period is None else local_date(period.start, tz),
+        last_day=None if period is None else local_date(period.end - timedelta(microseconds=1), tz),
+    )
+
+
+def footprint_by_line(footprint: Footprint) -> dict[tuple[str, str], FootprintLine]:
+    """(subscription external id, metric code) → its footprint, for the usage lines."""
+    return {(f.external_subscription_id, f.metric_code): f for f in footprint.lines}
+
+
+def footprint_chart(footprint: Footprint) -> dict[str, object]:
+    """What app.js hands to Plotly: days and, per metric, the footprint per day (strings, so
+    that no float is made here; the browser turns them into numbers to draw)."""
+    return {
+        "title": "Footprint per day, this period",
+        "x": [d.isoformat() for d in footprint.days],
+        "series": [
+            {"code": name, "name": name, "y": [str(v) for v in values]}
+            for name, values in footprint.daily.items()
+        ],
+        "ytitle": "footprint",
+    }

@@ -95,7 +95,7 @@ def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: A
     line = page.locator("details", has=page.locator("summary", has_text="API calls"))
     line.locator("summary").click()
     tiers = line.locator("table.breakdown")
-    assert tiers.first.is_visible() and "Per unit amount" in tiers.first.inner_text()
+    assert tiers.first.is_visible() and "Unit price" in tiers.first.inner_text()
     assert " units" in line.locator(".explain p").first.inner_text()
     screenshot(page, "portal-explained")
     line.get_by_role("link", name="Show the events behind this line").click()

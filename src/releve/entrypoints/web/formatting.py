@@ -95,6 +95,51 @@ class Formatter:
             return "—"
         return format_currency(amount, currency, locale=self.locale, decimal_quantization=False)
 
+    def amount(self, amount: Decimal | None, currency: str) -> str:
+        """A computed amount in major units, shown to the minor unit ("12,35 €"); the exact
+        value stays in the API's amount_details."""
+        if amount is None:
+            return "—"
+        return format_currency(amount, currency, locale=self.locale)
+
+    def tier(self, label: object) -> str:
+        """A graduated range (`portal_view.TierLabel`): "First 1,000 units", "Next 400 units"."""
+        kind, count = getattr(label, "kind", None), getattr(label, "count", None)
+        if not isinstance(count, Decimal):
+            return str(label)
+        number = self.quantity(count)
+        return {"first": f"First {number} units", "next": f"Next {number} units"}.get(
+            str(kind), f"Over {number} units"
+        )
+
+    def cell(self, value: object, kind: str = "", currency: str = "") -> str:
+        """A value of a breakdown table by its column kind (`portal_view.DetailTable.kinds`)."""
+        if kind == "tier":
+            return self.tier(value)
+        if value is None or isinstance(value, bool) or kind in ("", "text"):
+            return self.detail(value)
+        try:
+            number = Decimal(str(value))
+        except InvalidOperation:
+            return str(value)
+        if not number.is_finite():
+            return str(value)
+        if kind == "price" and currency:
+            return self.decimal_money(number.normalize() if number else number, currency)
+        if kind == "amount" and currency:
+            return self.amount(number, currency)
+        if kind == "rate":
+            return format_decimal(number, format="#,##0.####", locale=self.locale) + " %"
+        return self.quantity(number)
+
+    def measure(self, value: Decimal | None, unit: str) -> str:
+        """A physical quantity ("500 gCO2e", "0.0021 kWh"): up to 4 significant decimals."""
+        if value is None:
+            return "—"
+        if value and abs(value) < Decimal("0.0001"):
+            return f"< {self.quantity(Decimal('0.0001'))} {unit}".strip()
+        return f"{self.quantity(value)} {unit}".strip()
+
     def date(self, value: date | datetime | None, style: str = "medium") -> str:
         if value is None:
             return "—"
