@@ -7,6 +7,7 @@ add-on hides it; invoices that billed it keep their own copy of what they show.
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Mapping
 from typing import Any, cast
@@ -92,10 +93,10 @@ class AddOnService:
 
     def update(
         self, organization_id: UUID, code: str, values: Mapping[str, Any]
-    ) -> tuple[AddOn, list[Tax]]:
+    ) -> tuple[AddOn, builtins.list[Tax]]:
         clean = self._validated(values, partial=True)
 
-        def attempt() -> tuple[AddOn, list[Tax]]:
+        def attempt() -> tuple[AddOn, builtins.list[Tax]]:
             with self._uow() as uow:
                 add_on = uow.add_ons.get(organization_id, code)
                 if add_on is None:
@@ -113,7 +114,7 @@ class AddOnService:
 
         return retry_on_conflict(attempt)
 
-    def delete(self, organization_id: UUID, code: str) -> tuple[AddOn, list[Tax]]:
+    def delete(self, organization_id: UUID, code: str) -> tuple[AddOn, builtins.list[Tax]]:
         with self._uow() as uow:
             add_on = uow.add_ons.get(organization_id, code)
             if add_on is None:
@@ -133,7 +134,7 @@ class AddOnService:
         )
 
     @staticmethod
-    def _taxes(uow: CouponUnitOfWork, add_on: AddOn) -> list[Tax]:
+    def _taxes(uow: CouponUnitOfWork, add_on: AddOn) -> builtins.list[Tax]:
         """The add-on's taxes that still exist (a deleted tax no longer applies)."""
         taxes = (uow.taxes.get(add_on.organization_id, c) for c in add_on.tax_codes)
         return [t for t in taxes if t is not None]

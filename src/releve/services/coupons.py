@@ -14,6 +14,7 @@ running (as Lago). Another organization's coupon, customer or applied coupon is 
 
 from __future__ import annotations
 
+import builtins
 import uuid
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
@@ -359,8 +360,8 @@ class CouponService:
 
     @staticmethod
     def _views(
-        uow: CouponUnitOfWork, organization_id: UUID, items: list[AppliedCouponRecord]
-    ) -> list[AppliedCouponView]:
+        uow: CouponUnitOfWork, organization_id: UUID, items: builtins.list[AppliedCouponRecord]
+    ) -> builtins.list[AppliedCouponView]:
         coupons = uow.coupons.by_ids(organization_id, {a.coupon_id for a in items})
         credits = uow.coupons.credits_of([a.id for a in items])
         views = []

@@ -4,6 +4,7 @@ catalog (an adapter) is at hand."""
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from decimal import Decimal
@@ -142,7 +143,7 @@ class SqlCouponRepository:
 
     def list_applied(
         self, organization_id: UUID, filters: AppliedCouponFilter, page: PageRequest
-    ) -> tuple[list[AppliedCouponRecord], int]:
+    ) -> tuple[builtins.list[AppliedCouponRecord], int]:
         query = applied_coupons.select().where(applied_coupons.c.organization_id == organization_id)
         if filters.customer_id is not None:
             query = query.where(applied_coupons.c.customer_id == filters.customer_id)
@@ -160,7 +161,7 @@ class SqlCouponRepository:
 
     def active_for_invoice(
         self, organization_id: UUID, customer_id: UUID, currency_code: str
-    ) -> list[AppliedCoupon]:
+    ) -> builtins.list[AppliedCoupon]:
         rows = list(
             self._c.execute(
                 applied_coupons.select()
@@ -222,8 +223,8 @@ class SqlCouponRepository:
 
     def _credits(
         self, column: sa.Column[UUID], ids: Collection[UUID]
-    ) -> dict[UUID, list[CouponCredit]]:
-        found: dict[UUID, list[CouponCredit]] = {i: [] for i in ids}
+    ) -> dict[UUID, builtins.list[CouponCredit]]:
+        found: dict[UUID, builtins.list[CouponCredit]] = {i: [] for i in ids}
         if not ids:
             return found
         rows = self._c.execute(
@@ -235,8 +236,8 @@ class SqlCouponRepository:
             found[row._mapping[column.name]].append(to_record(CouponCredit, row))
         return found
 
-    def credits_for(self, invoice_ids: Collection[UUID]) -> dict[UUID, list[CouponCredit]]:
+    def credits_for(self, invoice_ids: Collection[UUID]) -> dict[UUID, builtins.list[CouponCredit]]:
         return self._credits(coupon_credits.c.invoice_id, invoice_ids)
 
-    def credits_of(self, applied_ids: Collection[UUID]) -> dict[UUID, list[CouponCredit]]:
+    def credits_of(self, applied_ids: Collection[UUID]) -> dict[UUID, builtins.list[CouponCredit]]:
         return self._credits(coupon_credits.c.applied_coupon_id, applied_ids)
