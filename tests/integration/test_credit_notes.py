@@ -325,3 +325,14 @@ def test_list_filters(api: TestClient, clock: FakeClock, container: Container) -
         api.get("/api/v1/credit_notes", params={"issuing_date_from": "yesterday"}).status_code
         == 422
     )
+
+
+def test_credit_note_webhook_object_is_the_api_object(
+    api: TestClient, clock: FakeClock, container: Container, org: tuple[UUID, str]
+) -> None:
+    from releve.entrypoints import webhook_objects
+
+    invoice = january(api, clock, container)
+    note = issue(api, invoice, [("api_calls", 500)], credit=600)
+    rendered = webhook_objects.render(container, org[0], "credit_note", note["lago_id"])
+    assert rendered == api.get(f"/api/v1/credit_notes/{note['lago_id']}").json()["credit_note"]

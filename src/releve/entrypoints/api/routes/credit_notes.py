@@ -5,9 +5,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated, Any
+from uuid import UUID
 
 from fastapi import APIRouter, Body
 
+from releve.bootstrap import Container
+from releve.entrypoints import webhook_objects
 from releve.entrypoints.api import credit_note_serializers as serialize
 from releve.entrypoints.api.deps import ContainerDep, OrganizationDep, PageDep
 from releve.entrypoints.api.errors import envelope
@@ -17,6 +20,13 @@ from releve.services.billing_queries import NotAllowed
 from releve.services.credit_notes import CreditNoteView
 
 router = APIRouter(route_class=ExactRoute, tags=["credit_notes"])
+
+
+@webhook_objects.renderer("credit_note")
+def _webhook_object(c: Container, organization_id: UUID, object_id: str) -> dict[str, Any]:
+    """`credit_note.created` carries the credit note as GET /credit_notes/{id} returns it."""
+    return serialize.credit_note(c.credit_notes.get(organization_id, object_id))
+
 
 CreditNoteBody = Annotated[
     dict[str, Any],
