@@ -155,7 +155,7 @@ def bootstrap(
         webhooks=WebhookService(uow, clock, HttpWebhookSender()),
         coupons=CouponService(uow, clock, currency),
         add_ons=AddOnService(uow, clock, currency),
-        wallets=WalletService(uow, clock),
+        wallets=WalletService(uow, clock, currency),
         credit_notes=CreditNoteService(uow, clock),
         budgets=BudgetService(uow, clock),
         invoice_documents=InvoiceDocumentService(

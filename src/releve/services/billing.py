@@ -40,7 +40,7 @@ from uuid import UUID
 
 from releve.domain.billing.period_invoice import InvoiceKind
 from releve.domain.subscriptions import Subscription as DomainSubscription
-from releve.services import credit_notes, webhooks
+from releve.services import credit_notes, wallets, webhooks
 from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_pricing import grace_period, price_invoice
@@ -54,6 +54,7 @@ from releve.services.records import (
     Subscription,
 )
 from releve.services.subscriptions import customer_timezone, domain_subscription
+from releve.services.wallet_records import WalletUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
@@ -68,6 +69,7 @@ class BillingRun:
     finalized: list[Invoice] = field(default_factory=list)  # drafts past their grace period
     closed: int = 0  # periods billed without a visible invoice (no fee / skipped zero)
     skipped: int = 0  # already billed (by an earlier run or a concurrent process)
+    expired_wallets: int = 0  # wallets past expiration_at, terminated and voided
     errors: list[str] = field(default_factory=list)
 
     def totals_by_currency(self) -> dict[str, int]:
@@ -115,6 +117,10 @@ class BillingService:
         if moment.tzinfo is None or moment.utcoffset() is None or moment > now:
             raise ValidationFailed.one("at", "value_is_invalid")
         run = BillingRun(moment)
+        # Expired wallets first, so no invoice finalized by this run draws on them.
+        run.expired_wallets = wallets.expire_due(
+            cast(WalletUnitOfWorkFactory, self._uow), moment, run.errors
+        )
         with self._uow(read_only=True) as uow:
             candidates = uow.invoices.billing_candidates(moment)
         for candidate in candidates:

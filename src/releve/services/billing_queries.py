@@ -17,7 +17,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from releve.domain.errors import DomainError
-from releve.services import coupons, webhooks
+from releve.services import coupons, wallet_payments, webhooks
 from releve.services.billing_ports import (
     BillingUnitOfWork,
     BillingUnitOfWorkFactory,
@@ -264,6 +264,8 @@ class InvoiceQueries:
                 invoice.updated_at = now
                 uow.invoices.update(invoice)
                 if status_changed:
+                    # A paid (or failed) credit invoice settles (or fails) its purchased credits.
+                    wallet_payments.on_invoice_payment_status(uow, invoice, now)
                     webhooks.emit(
                         uow,
                         organization_id,
