@@ -1,0 +1,132 @@
+"""The operator's billing day in a real headless Chromium, on demo data: sign in, find a
+customer, subscribe it, terminate it, open its final invoice and void it; overview charts;
+plans. Screenshots go to artifacts/screenshots/ (dashboard-*.png). Render times of each page
+(server median of 3, browser load) are printed and saved with the others, never asserted.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.browser.conftest import DemoServer, screenshot
+
+pytestmark = pytest.mark.e2e
+
+
+def _measure(server: DemoServer, page: Any, name: str, path: str) -> None:
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        r = httpx.get(server.url + path, cookies=cookies, timeout=10)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert r.status_code == 200, (path, r.status_code)
+    started = time.perf_counter()
+    page.goto(server.url + path, wait_until="load")
+    browser_ms = (time.perf_counter() - started) * 1000
+    median = statistics.median(samples)
+    server.timings[f"dashboard {name}"] = {
+        "server_ms": round(median, 1),
+        "browser_load_ms": round(browser_ms, 1),
+    }
+    print(f"render dashboard {name:<10} server {median:6.1f} ms   browser {browser_ms:6.1f} ms")
+
+
+def _sign_in(server: DemoServer, page: Any) -> None:
+    page.goto(server.url + "/invoices")
+    assert "/sign-in" in page.url
+    page.get_by_label("API key").fill(server.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + "/invoices")  # back where the operator was going
+
+
+def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer, page: Any) -> None:
+    page.on("dialog", lambda dialog: dialog.accept())  # the Void confirmation
+    _sign_in(demo_server, page)
+    currency = demo_server.api("GET", "/customers/globex").json()["customer"]["currency"]
+    plan = "smart_energy" if currency == "EUR" else f"smart_energy_{currency.lower()}"
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").click()
+    page.wait_for_selector(".chart-box .main-svg")  # usage per metric, drawn by plotly
+    assert page.get_by_role("heading", name="Revenue, MRR and invoices").is_visible()
+    assert page.get_by_role("heading", name="MRR").is_visible()
+    assert page.locator("figure.chart").count() >= 2  # usage + revenue per currency
+    screenshot(page, "dashboard-overview")
+    _measure(demo_server, page, "overview", "/")
+
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
+    page.get_by_label("Search by name, external ID or email").fill("glob")
+    page.keyboard.press("Enter")
+    page.get_by_role("link", name="Globex").click()
+    page.wait_for_url("**/customers/globex")
+
+    page.locator("#subscribe summary").click()
+    page.locator("#f-plan_code").select_option(plan)
+    page.locator("#f-external_id").fill("globex_browser")
+    first_day = datetime.now(UTC).strftime("%Y-%m-01T00:00")
+    page.locator("#f-subscription_at").fill(first_day)
+    page.get_by_role("button", name="Create subscription").click()
+    assert page.get_by_text("Subscription globex_browser is active.").is_visible()
+    screenshot(page, "dashboard-customer")
+    _measure(demo_server, page, "customer", "/customers/globex")
+
+    row = page.locator("tr", has=page.locator("code", has_text="globex_browser"))
+    row.get_by_role("link", name="Terminate…").click()
+    assert page.get_by_text("This cannot be undone.").is_visible()
+    page.get_by_role("button", name="Terminate now").click()
+    page.wait_for_url("**/customers/globex?notice=*")
+    assert page.get_by_text("Subscription globex_browser is terminated.").is_visible()
+    final = demo_server.api("GET", "/invoices?external_customer_id=globex&per_page=1").json()[
+        "invoices"
+    ][0]
+    invoices = page.locator("section[aria-labelledby=cinv-h]")
+    invoices.locator(f'a[href="/invoices/{final["lago_id"]}"]').click()
+    page.wait_for_selector("h1:has-text('Invoice')")
+    assert page.get_by_text("Subtotal excluding taxes").is_visible()
+    screenshot(page, "dashboard-invoice")
+    _measure(demo_server, page, "invoice", f"/invoices/{final['lago_id']}")
+    if page.get_by_role("button", name="Finalize").count():
+        page.get_by_role("button", name="Finalize").click()
+        assert page.get_by_text("Finalized:").is_visible()
+    page.get_by_role("button", name="Void").click()
+    assert page.get_by_text("Voided: the invoice no longer counts").is_visible()
+    assert page.locator("h1 .badge").inner_text() == "voided"
+    voided = demo_server.api("GET", f"/invoices/{final['lago_id']}").json()["invoice"]
+    assert voided["status"] == "voided"
+    _measure(demo_server, page, "invoices", "/invoices")
+    assert page.console_errors == []
+
+
+def test_plans_list_detail_and_a_validation_message(demo_server: DemoServer, page: Any) -> None:
+    _sign_in(demo_server, page)
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans").click()
+    assert page.get_by_role("link", name="Cloud Pro").first.is_visible()
+    screenshot(page, "dashboard-plans")
+    _measure(demo_server, page, "plans", "/plans")
+    page.get_by_role("link", name="Cloud Pro").first.click()
+    assert page.get_by_role("heading", name="Charges").is_visible()
+    assert page.locator("table.breakdown").count() >= 1  # tiers shown as tables
+    screenshot(page, "dashboard-plan")
+    _measure(demo_server, page, "plan", page.url.removeprefix(demo_server.url))
+
+    page.goto(demo_server.url + "/plans/new")
+    page.locator("#f-name").fill("Broken tiers")
+    page.locator("#f-code").fill("broken_tiers")
+    page.locator("#f-body").fill(
+        '{"charges": [{"billable_metric_code": "api_calls", "charge_model": "graduated",'
+        ' "properties": {"graduated_ranges": ['
+        '{"from_value": 0, "to_value": 10, "per_unit_amount": "0", "flat_amount": "0"},'
+        '{"from_value": 20, "to_value": null, "per_unit_amount": "1", "flat_amount": "0"}]}}]}'
+    )
+    page.get_by_role("button", name="Create plan").click()
+    summary = page.locator("#error-summary").inner_text()
+    assert "charges[0].properties.graduated_ranges" in summary
+    assert "range 1 must start at the previous to_value" in summary
+    screenshot(page, "dashboard-plan-form-errors")
+    assert page.console_errors == []
