@@ -80,11 +80,12 @@ def test_eur_invoice_in_english_with_tiers_tax_and_totals(
         "Pro Jan 1 – 31, 2024 Plan Pro, Jan 2024: 10.00 EUR 1 €10.00 €10.00",
         "Api Calls Jan 1 – 31, 2024 Api Calls: 30000 units: 30000 × 0.05 EUR = 1500.00 EUR "
         "30,000 €0.05 €1,500.00",
-        # The graduated fee: its explanation, then one row per tier (from, to, flat, per unit,
-        # units, per-unit total, total with flat), then units and amount (no average price).
-        "Storage Jan 1 – 31, 2024 Storage: 25 units: 10 × 1 EUR, 15 × 0.5 EUR = 17.50 EUR",
-        "0 10 0 1 10 10 10",
-        "11 — 0 0.5 15 7.5 7.5 25 €17.50",
+        # The graduated fee: its explanation, then one row per tier (units, unit price, flat
+        # fee, amount), then units and amount (no average unit price for tiers).
+        "Storage Jan 1 – 31, 2024 Storage: 25 units: 10 × 1 EUR, 15 × 0.5 EUR = 17.50 EUR "
+        "Tier Units Unit price Flat fee Amount "
+        "First 10 units 10 €1.00 €0.00 €10.00 "
+        "Over 10 units 15 €0.50 €0.00 €7.50 25 €17.50",
         "Fees €1,527.50 Subtotal excluding taxes €1,527.50 VAT 20% of €1,527.50 €305.50 "
         "Subtotal including taxes €1,833.00 Total due €1,833.00",
         f"Acme · Invoice {number} Page 1 of 1",

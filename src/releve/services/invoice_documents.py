@@ -38,7 +38,7 @@ from releve.services.billing_invoice import number_prefix
 from releve.services.billing_queries import InvoiceQueries, InvoiceView, parse_id
 from releve.services.billing_records import INVOICE_DRAFT, INVOICE_FINALIZED, INVOICE_VOIDED
 from releve.services.errors import NotFound
-from releve.services.portal_view import detail_tables
+from releve.services.portal_view import DetailTable, detail_tables
 from releve.services.ports import Clock, UnitOfWorkFactory
 from releve.services.records import Customer, Organization
 
@@ -165,7 +165,9 @@ class _Format:
     def quantity(self, value: Decimal) -> str:
         return format_decimal(value, format="#,##0.####", locale=self.locale)
 
-    def detail(self, value: object) -> str:
+    def detail(self, value: object, kind: str, currency: str) -> str:
+        """A cell of an `amount_details` table; `kind` (portal_view) says how it reads:
+        prices at full precision, amounts in the currency, units as quantities."""
         if value is None:
             return "—"
         try:
@@ -174,6 +176,10 @@ class _Format:
             return str(value)
         if not number.is_finite():
             return str(value)
+        if kind == "price":
+            return self.unit_price(number, currency)
+        if kind == "amount":
+            return format_currency(number, currency, locale=self.locale)
         return format_decimal(number, locale=self.locale, decimal_quantization=False)
 
     def day(self, value: date | datetime) -> str:
@@ -241,7 +247,13 @@ def build_document(view: InvoiceView) -> InvoiceDocument:
     lines = []
     for fee in view.fees:
         tables = tuple(
-            DocumentTable(t.columns, tuple(tuple(fmt.detail(v) for v in r) for r in t.rows))
+            DocumentTable(
+                t.columns,
+                tuple(
+                    tuple(fmt.detail(v, k, currency) for v, k in zip(r, _kinds(t), strict=True))
+                    for r in t.rows
+                ),
+            )
             for t in detail_tables(fee.amount_details)
         )
         # With tiers the average unit price explains nothing: the tier rows do.
@@ -269,6 +281,10 @@ def build_document(view: InvoiceView) -> InvoiceDocument:
         lines=tuple(lines),
         totals=_totals(view, fmt),
     )
+
+
+def _kinds(table: DetailTable) -> tuple[str, ...]:
+    return table.kinds if len(table.kinds) == len(table.columns) else ("",) * len(table.columns)
 
 
 def _issuer(organization: Organization) -> Party:
