@@ -88,7 +88,9 @@ def raw_reference(ctx: Context) -> list[Run]:
     for _ in range(ctx.runs):
         url = ctx.store.fresh()
         rate = raw_insert_rate(url, ctx.dataset, ctx.tenant.organization_id, writers)
-        verify(url, ctx.dataset, ctx.tenant.organization_id, label="(a) raw insert")
+        verify(
+            url, ctx.dataset, ctx.tenant.organization_id, label="(a) raw insert", aggregates=False
+        )
         runs.append(Run(rate))
     how = "1 writer, INSERT" if writers == 1 else f"{writers} writers, COPY"
     ctx.notes.append(f"(a): {how} of 100 rows per transaction.")

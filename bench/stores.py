@@ -12,18 +12,50 @@ import shutil
 import sqlite3
 from collections import Counter
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
-from bench.data import Dataset, subscription_id
+from bench.data import DAY, Dataset, subscription_id
+from releve.adapters.sql import tables
 from releve.adapters.sql.engine import create_engine, normalize_url
 from releve.adapters.sql.migrate import upgrade
 from releve.bootstrap import bootstrap
 from releve.settings import Settings
 
 TEMPLATE_DB = "releve_bench_tpl"
+PLAN_CODE = "bench"
+
+
+def bench_plan(dataset: Dataset) -> dict[str, Any]:
+    """Standard charges (one per metric); api_calls is split by region (a charge filter)."""
+    charges: list[dict[str, Any]] = []
+    for metric in dataset.metrics:
+        charge: dict[str, Any] = {
+            "billable_metric_code": metric["code"],
+            "charge_model": "standard",
+            "properties": {"amount": "0.0001"},
+        }
+        if metric["code"] == "api_calls":
+            charge["filters"] = [
+                {"values": {"region": [region]}, "properties": {"amount": "0.0002"}}
+                for region in ("eu-west-1", "us-east-1")
+            ]
+        charges.append(charge)
+    return {
+        "name": "Bench",
+        "code": PLAN_CODE,
+        "interval": "monthly",
+        "amount_cents": 0,
+        "amount_currency": "USD",
+        "charges": charges,
+    }
+
+
 RUN_DB = "releve_bench_run"
 
 
@@ -84,10 +116,20 @@ class BenchStore:
                 container.billable_metrics.create(org, metric)
             for customer in dataset.customers:
                 container.customers.upsert(org, {"external_id": customer, "name": customer})
-            # Extension point: plans and subscriptions (one per customer, external id
-            # `subscription_id(customer)`) go here once the subscription services exist, so
-            # ingestion matches events and the current-usage and bill-run scenarios have work.
-            _ = subscription_id
+            # One plan charging every metric, one subscription per customer started before the
+            # first event: every event is matched and updates the per-hour aggregates.
+            container.plans.create(org, bench_plan(dataset))
+            since = datetime.fromtimestamp(dataset.start - DAY, UTC).isoformat()
+            for customer in dataset.customers:
+                container.subscriptions.create(
+                    org,
+                    {
+                        "external_customer_id": customer,
+                        "plan_code": PLAN_CODE,
+                        "external_id": subscription_id(customer),
+                        "subscription_at": since,
+                    },
+                )
         finally:
             engine.dispose()
         if self.kind == "sqlite":
@@ -145,8 +187,11 @@ class VerificationError(AssertionError):
     """The store does not hold exactly what was sent: the benchmark must not report a figure."""
 
 
-def verify(url: str, dataset: Dataset, organization_id: UUID, *, label: str) -> None:
-    """Count, per-code counts, matched status and the exact sum of `bytes` must all match."""
+def verify(
+    url: str, dataset: Dataset, organization_id: UUID, *, label: str, aggregates: bool = True
+) -> None:
+    """Count, per-code counts, matched status and the exact sum of `bytes` must all match, and
+    (unless `aggregates` is False: reference (a) writes no aggregate) the aggregates too."""
     engine = create_engine(url, poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as c:
@@ -179,16 +224,61 @@ def verify(url: str, dataset: Dataset, organization_id: UUID, *, label: str) -> 
     problems = []
     if by_code != dataset.expected_by_code:
         problems.append(f"events per code {dict(by_code)} != sent {dict(dataset.expected_by_code)}")
-    if reasons.get("unknown_metric_code"):
-        # Every metric exists, so no event may be left unmatched for its code. (Events are
-        # unmatched for their subscription until the template creates subscriptions.)
-        problems.append(f"{reasons['unknown_metric_code']} events unmatched: unknown_metric_code")
+    unmatched = {r: n for r, n in reasons.items() if r is not None}
+    if unmatched:
+        # Every metric and subscription exists: every event must be matched.
+        problems.append(f"events unmatched: {unmatched}")
     if int(total_bytes or 0) != dataset.expected_bytes:
         problems.append(f"sum(bytes) {total_bytes} != sent {dataset.expected_bytes}")
-    # Extension point: once per-hour usage aggregates exist, compare them here with the
-    # dataset (sum per subscription × code × hour), so a fast but wrong ingest fails.
+    if aggregates:
+        problems += _aggregate_problems(url, dataset, organization_id)
     if problems:
         raise VerificationError(f"{label}: " + "; ".join(problems))
+
+
+def _aggregate_problems(url: str, dataset: Dataset, organization_id: UUID) -> list[str]:
+    """The per-hour aggregates hold each event once: events per (subscription, code), and the
+    exact sums of `bytes` and `seconds`, recomputed from what was sent."""
+    sent: Counter[tuple[str, str]] = Counter()
+    sums = {"bandwidth_bytes": Decimal(0), "compute_seconds": Decimal(0)}
+    for event in dataset.events:
+        sent[event["external_subscription_id"], event["code"]] += 1
+        if event["code"] == "bandwidth_bytes":
+            sums["bandwidth_bytes"] += event["properties"]["bytes"]
+        elif event["code"] == "compute_seconds":
+            sums["compute_seconds"] += event["properties"]["seconds"]
+    ua, ch, bm, sub = (
+        tables.usage_aggregates,
+        tables.charges,
+        tables.billable_metrics,
+        tables.subscriptions,
+    )
+    query = (
+        sa.select(sub.c.external_id, bm.c.code, ua.c.events_count, ua.c.state)
+        .join(ch, ch.c.id == ua.c.charge_id)
+        .join(bm, bm.c.id == ch.c.billable_metric_id)
+        .join(sub, sub.c.id == ua.c.subscription_id)
+        .where(ua.c.organization_id == organization_id)
+    )
+    engine = create_engine(url, poolclass=sa.pool.NullPool)
+    counted: Counter[tuple[str, str]] = Counter()
+    got = {code: Decimal(0) for code in sums}
+    try:
+        with engine.connect() as c:
+            for external_id, code, events_count, state in c.execute(query):
+                counted[external_id, code] += events_count
+                if code in got:
+                    got[code] += Decimal(state["core"])
+    finally:
+        engine.dispose()
+    problems = []
+    if counted != sent:
+        wrong = sorted(set(counted.items()) ^ set(sent.items()))[:3]
+        problems.append(f"aggregated events per (subscription, code) differ: {wrong}")
+    for code, total in sums.items():
+        if got[code] != total:
+            problems.append(f"aggregated sum of {code} {got[code]} != sent {total}")
+    return problems
 
 
 def count_events(url: str) -> int:

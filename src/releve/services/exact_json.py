@@ -66,13 +66,22 @@ def _plain(value: Any) -> bool:
     """Only exact JSON types (no subclass), Decimal, and string keys: orjson writes these
     exactly as the reference writer does. Floats are never plain."""
     kind = type(value)
-    if kind is str or kind is int or kind is bool or value is None or kind is Decimal:
+    if kind in _SCALARS:
         return True
     if kind is dict:
-        return all(type(key) is str and _plain(item) for key, item in value.items())
+        for key, item in value.items():
+            if type(key) is not str or (type(item) not in _SCALARS and not _plain(item)):
+                return False
+        return True
     if kind is list or kind is tuple:
-        return all(_plain(item) for item in value)
+        for item in value:  # noqa: SIM110 - a loop: no generator frame per value (hot path)
+            if type(item) not in _SCALARS and not _plain(item):
+                return False
+        return True
     return False
+
+
+_SCALARS = frozenset({str, int, bool, type(None), Decimal})
 
 
 def _fragment(value: Any) -> orjson.Fragment:

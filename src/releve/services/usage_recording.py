@@ -201,24 +201,34 @@ class UsageRecorder:
         context.load_zones(subscriptions.values())
         fresh: dict[AggregateKey, AggregateState[Any]] = {}
         aggregators: dict[AggregateKey, Aggregator[Any]] = {}
+        # Per group, not per event: the charges of (plan, code) with their filter specs and
+        # aggregator, and the stored text of each bucket (profile: these were rebuilt per event).
+        charges_of: dict[tuple[UUID, str], list[tuple[UUID, Any, Any, Aggregator[Any]]]] = {}
+        texts: dict[BucketKey, str] = {}
         for event, subscription in matched:
-            charges = [
-                c for c in context.plan(subscription.plan_id).charges if c.metric.code == event.code
-            ]
-            if not charges:
+            wanted = charges_of.get((subscription.plan_id, event.code))
+            if wanted is None:
+                wanted = [
+                    (UUID(c.id), c.filter_specs, c.pricing_group_keys, aggregator_for(c.metric))
+                    for c in context.plan(subscription.plan_id).charges
+                    if c.metric.code == event.code
+                ]
+                charges_of[subscription.plan_id, event.code] = wanted
+            if not wanted:
                 continue
             hour = local_hour(event.timestamp, context.zones[subscription.customer_id])
             domain = domain_event(event)
-            for charge in charges:
-                key = AggregateKey(
-                    subscription.id,
-                    UUID(charge.id),
-                    bucket_text(bucket_of(domain, charge.filter_specs, charge.pricing_group_keys)),
-                    hour,
-                )
-                aggregator = aggregators.get(key) or aggregator_for(charge.metric)
-                aggregators[key] = aggregator
-                fresh[key] = aggregator.add(fresh.get(key) or aggregator.init(), domain)
+            for charge_id, specs, group_keys, aggregator in wanted:
+                bucket = bucket_of(domain, specs, group_keys)
+                text = texts.get(bucket)
+                if text is None:
+                    text = texts[bucket] = bucket_text(bucket)
+                key = AggregateKey(subscription.id, charge_id, text, hour)
+                state = fresh.get(key)
+                if state is None:
+                    aggregators[key] = aggregator
+                    state = aggregator.init()
+                fresh[key] = aggregator.add(state, domain)
         if not fresh:
             return
         uow, org = context.uow, context.organization_id

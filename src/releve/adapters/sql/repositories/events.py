@@ -1,16 +1,25 @@
-"""The immutable event log: set-based reads and batched inserts, no per-event round trip."""
+"""The immutable event log: set-based reads and batched inserts, no per-event round trip.
+
+`add_many` is the ingest hot path, so it bypasses SQLAlchemy's per-row parameter processing
+(a third of the writer's CPU in the profile): each event becomes one tuple of exactly the
+values the column types would bind (same text formats, same checks; a test compares both paths
+column by column), sent with the driver's own bulk call on the unit of work's connection, in its
+transaction: sqlite3 `executemany` of one prepared INSERT, or PostgreSQL `COPY … FROM STDIN`.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
 
-from releve.adapters.sql.repositories.base import count_and_page, to_record, to_row
+from releve.adapters.sql.repositories.base import count_and_page, to_record
 from releve.adapters.sql.tables import events, subscriptions
+from releve.services import exact_json
 from releve.services.errors import StoreConflict
 from releve.services.pagination import PageRequest
 from releve.services.ports import EventFilter
@@ -19,10 +28,86 @@ from releve.services.records import OUTSIDE_SUBSCRIPTION, UNKNOWN_SUBSCRIPTION, 
 # Ids per `IN (…)` of `set_matching`: far below SQLite's 32,766 bound-parameter limit.
 INSERT_CHUNK = 500
 
-# One statement for every batch: compiled once (SQLAlchemy's cache), executed with one parameter
-# set per event (executemany: sqlite3 reuses one prepared statement, psycopg 3 pipelines the
-# rows), instead of compiling a new multi-row `VALUES` statement per batch.
-_INSERT = events.insert()
+_COLUMNS = (
+    "id",
+    "organization_id",
+    "transaction_id",
+    "external_subscription_id",
+    "code",
+    "timestamp",
+    "properties",
+    "precise_total_amount_cents",
+    "payload_hash",
+    "created_at",
+    "status",
+    "unmatched_reason",
+    "subscription_id",
+)
+_SQLITE_INSERT = (
+    f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
+)
+_PG_COPY = f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN"
+_SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # as `types.UtcDateTime` writes it
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetimes are not allowed; pass an aware datetime")
+    return value if value.tzinfo is UTC else value.astimezone(UTC)
+
+
+def _amount(value: Decimal | None) -> Decimal | None:
+    if value is not None and (type(value) is not Decimal or not value.is_finite()):
+        raise ValueError("precise_total_amount_cents must be a finite Decimal")
+    return value
+
+
+def sqlite_row(e: StoredEvent) -> tuple[Any, ...]:
+    """The values `events.insert()` binds on SQLite (Uuid as 32 hex digits, times as UTC text,
+    JSON through the engine's exact codec, decimals as their text)."""
+    amount = _amount(e.precise_total_amount_cents)
+    return (
+        e.id.hex,
+        e.organization_id.hex,
+        e.transaction_id,
+        e.external_subscription_id,
+        e.code,
+        _utc(e.timestamp).strftime(_SQLITE_TIME),
+        exact_json.dumps(e.properties),
+        None if amount is None else str(amount),
+        e.payload_hash,
+        _utc(e.created_at).strftime(_SQLITE_TIME),
+        e.status,
+        e.unmatched_reason,
+        None if e.subscription_id is None else e.subscription_id.hex,
+    )
+
+
+def postgresql_row(e: StoredEvent) -> tuple[Any, ...]:
+    """The values for COPY: psycopg writes UUID, timestamptz and numeric natively; the JSONB
+    column gets the exact JSON text (numbers as written, never floats)."""
+    return (
+        e.id,
+        e.organization_id,
+        e.transaction_id,
+        e.external_subscription_id,
+        e.code,
+        _utc(e.timestamp),
+        exact_json.dumps(e.properties),
+        _amount(e.precise_total_amount_cents),
+        e.payload_hash,
+        _utc(e.created_at),
+        e.status,
+        e.unmatched_reason,
+        e.subscription_id,
+    )
+
+
+def driver_integrity_errors(connection: sa.Connection) -> type[Exception]:
+    """The driver's unique-violation class (the bulk call bypasses SQLAlchemy's wrapping)."""
+    module = connection.dialect.dbapi
+    assert module is not None
+    return module.IntegrityError  # type: ignore[no-any-return]
 
 
 class SqlEventRepository:
@@ -47,11 +132,17 @@ class SqlEventRepository:
         # queue instead of deadlocking on PostgreSQL.
         if not new_events:
             return
-        rows = sorted(map(to_row, new_events), key=lambda r: r["transaction_id"])
+        ordered = sorted(new_events, key=lambda e: e.transaction_id)
+        driver: Any = self._c.connection.driver_connection
         try:
-            self._c.execute(_INSERT, rows)
-        except sa.exc.IntegrityError as exc:
-            raise StoreConflict(str(exc.orig)) from exc
+            if self._c.dialect.name == "postgresql":
+                with driver.cursor() as cursor, cursor.copy(_PG_COPY) as copy:
+                    for event in ordered:
+                        copy.write_row(postgresql_row(event))
+            else:
+                driver.executemany(_SQLITE_INSERT, [sqlite_row(e) for e in ordered])
+        except driver_integrity_errors(self._c) as exc:
+            raise StoreConflict(str(exc)) from exc
 
     def get(self, organization_id: UUID, transaction_id: str) -> StoredEvent | None:
         row = self._c.execute(

@@ -1,4 +1,4 @@
-"""Per-hour aggregate states: set-based loads and one multi-row upsert per batch.
+"""Per-hour aggregate states: set-based loads and one executemany upsert per group.
 
 Concurrency: `lock` takes a transaction-scoped PostgreSQL advisory lock per subscription (in a
 fixed order, so two writers never wait on each other crosswise) before states are read and
@@ -22,6 +22,21 @@ from releve.services.records import AggregateKey, UsageAggregate
 # 8 columns × 400 rows stays below SQLite's bound-parameter limit; 4 per key when loading.
 CHUNK = 400
 _KEY = (ua.c.subscription_id, ua.c.charge_id, ua.c.bucket, ua.c.hour_start)
+
+
+def _upsert(insert: Any) -> Any:
+    statement = insert(ua)
+    return statement.on_conflict_do_update(
+        index_elements=[ua.c.organization_id, *_KEY],
+        set_={
+            "state": statement.excluded.state,
+            "events_count": statement.excluded.events_count,
+            "updated_at": statement.excluded.updated_at,
+        },
+    )
+
+
+_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
 
 
 def _lock_id(subscription_id: UUID) -> int:
@@ -73,7 +88,6 @@ class SqlUsageAggregateRepository:
     def upsert(
         self, organization_id: UUID, aggregates: Sequence[UsageAggregate], at: datetime
     ) -> None:
-        insert = postgresql.insert if self._c.dialect.name == "postgresql" else sqlite.insert
         rows = [
             {
                 "organization_id": organization_id,
@@ -95,17 +109,10 @@ class SqlUsageAggregateRepository:
                 ),
             )
         ]
-        for start in range(0, len(rows), CHUNK):
-            statement = insert(ua).values(rows[start : start + CHUNK])
-            statement = statement.on_conflict_do_update(
-                index_elements=[ua.c.organization_id, *_KEY],
-                set_={
-                    "state": statement.excluded.state,
-                    "events_count": statement.excluded.events_count,
-                    "updated_at": statement.excluded.updated_at,
-                },
-            )
-            self._c.execute(statement)
+        if rows:
+            # executemany of one statement compiled once per dialect (a multi-row VALUES of
+            # varying length was compiled anew per call: half the writer's time in a profile).
+            self._c.execute(_UPSERTS[self._c.dialect.name], rows)
 
     def delete(self, organization_id: UUID, subscription_id: UUID, since: datetime | None) -> None:
         query = ua.delete().where(
