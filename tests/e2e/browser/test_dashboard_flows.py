@@ -55,7 +55,7 @@ def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer,
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Overview").click()
     page.wait_for_selector(".chart-box .main-svg")  # usage per metric, drawn by plotly
     assert page.get_by_role("heading", name="Revenue, MRR and invoices").is_visible()
-    assert page.get_by_role("heading", name="MRR").is_visible()
+    assert page.get_by_role("heading", name="MRR", exact=True).is_visible()
     assert page.locator("figure.chart").count() >= 2  # usage + revenue per currency
     screenshot(page, "dashboard-overview")
     _measure(demo_server, page, "overview", "/")
@@ -129,4 +129,5 @@ def test_plans_list_detail_and_a_validation_message(demo_server: DemoServer, pag
     assert "charges[0].properties.graduated_ranges" in summary
     assert "range 1 must start at the previous to_value" in summary
     screenshot(page, "dashboard-plan-form-errors")
-    assert page.console_errors == []
+    # The browser logs the 422 of the refused form, as it should; nothing else.
+    assert [e for e in page.console_errors if "422" not in e] == []
