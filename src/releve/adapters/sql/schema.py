@@ -9,6 +9,8 @@ from __future__ import annotations
 from releve.adapters.sql import (  # noqa: F401  (each import registers its tables)
     tables,
     tables_accounts,
+    tables_adjustments,
+    tables_alerts,
     tables_billing,
     tables_coupons,
     tables_credit_notes,
