@@ -38,6 +38,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--customers", type=int, help="customers (default 2,000; quick 200)")
     p.add_argument("--connections", type=int, default=8, help="concurrent HTTP connections")
     p.add_argument("--loadgen-processes", type=int, default=1)
+    p.add_argument("--workers", type=int, default=1, help="`releve serve --workers` for (c)")
     p.add_argument("--runs", type=int, default=3, help="repetitions per figure (median shown)")
     p.add_argument("--seed", type=int, default=42)
     p.add_argument("--import-chunk", type=int, default=1000, help="events per import transaction")
@@ -99,6 +100,7 @@ def main(argv: list[str] | None = None) -> int:
             time_limit=args.time_limit,
             import_chunk=args.import_chunk,
             py_spy=args.py_spy,
+            workers=args.workers,
         )
         for scenario in SCENARIOS:
             if scenario.key not in wanted:
@@ -122,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         caption=(
             f"{args.events:,} events, {args.customers:,} customers, 5 metrics, seed {args.seed}; "
             f"100 events/request, {args.connections} connections, {args.loadgen_processes} "
-            f"load-generator process(es); median of {args.runs} runs; every run verified. "
-            + " ".join(ctx.notes)
+            f"load-generator process(es), {args.workers} server worker(s); "
+            f"median of {args.runs} runs; every run verified. " + " ".join(ctx.notes)
         ),
     )
     table.add_column("figure")

@@ -30,7 +30,7 @@ class Server:
     process: subprocess.Popen[bytes]
 
 
-def releve_serve_command(port: int) -> list[str]:
+def releve_serve_command(port: int, workers: int = 1) -> list[str]:
     """`releve serve` exactly (the installed Typer app), in this interpreter."""
     return [
         sys.executable,
@@ -42,6 +42,7 @@ def releve_serve_command(port: int) -> list[str]:
         "--port",
         str(port),
         "--no-scheduler",
+        *(["--workers", str(workers)] if workers > 1 else []),
     ]
 
 

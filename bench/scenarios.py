@@ -43,6 +43,7 @@ class Context:
     time_limit: float
     import_chunk: int
     py_spy: str | None = None
+    workers: int = 1
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -122,7 +123,9 @@ def http_ingest(ctx: Context) -> list[Run]:
         url = ctx.store.fresh()
         port = free_port()
         log = ctx.workdir / f"serve-{n}.log"
-        with server(releve_serve_command(port), port, log, {"RELEVE_DATABASE_URL": url}) as s:
+        with server(
+            releve_serve_command(port, ctx.workers), port, log, {"RELEVE_DATABASE_URL": url}
+        ) as s:
             profiler = _attach_py_spy(ctx, s.process.pid) if n == 0 else None
             result = load(
                 port,

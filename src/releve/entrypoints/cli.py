@@ -75,6 +75,13 @@ def serve(
             help="Log every request (off by default: it costs ingest throughput).",
         ),
     ] = False,
+    workers: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Server processes (each group-commits its own requests; see bench/README.md).",
+        ),
+    ] = 1,
 ) -> None:
     """Serve the API, dashboard and portal (migrates first)."""
     import uvicorn
@@ -96,18 +103,37 @@ def serve(
             console.print(f"webhook delivery: every {webhook_loop.interval:g} s")
         console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
         try:
-            uvicorn.run(
-                create_app(container),
-                host=host,
-                port=port,
-                log_level="info",
-                access_log=access_log,
-            )
+            if workers > 1:  # uvicorn imports the app in each worker process by name
+                uvicorn.run(
+                    "releve.entrypoints.cli:worker_app",
+                    factory=True,
+                    workers=workers,
+                    host=host,
+                    port=port,
+                    log_level="info",
+                    access_log=access_log,
+                )
+            else:
+                uvicorn.run(
+                    create_app(container),
+                    host=host,
+                    port=port,
+                    log_level="info",
+                    access_log=access_log,
+                )
         finally:
             if scheduler is not None:
                 scheduler.stop()
             if webhook_loop is not None:
                 webhook_loop.stop()
+
+
+def worker_app() -> object:
+    """The ASGI app of one `serve --workers N` process: its own container and connections."""
+    from releve.bootstrap import bootstrap
+    from releve.entrypoints.api.app import create_app
+
+    return create_app(bootstrap())
 
 
 @app.command()
