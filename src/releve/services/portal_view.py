@@ -361,5 +361,5 @@ def footprint_chart(footprint: Footprint) -> dict[str, object]:
             {"code": name, "name": name, "y": [str(v) for v in values]}
             for name, values in footprint.daily.items()
         ],
-        "ytitle": "footprint",
+        "y_title": "footprint",
     }

@@ -10,7 +10,9 @@
       if (!source) return;
       var data = JSON.parse(source.textContent);
       var traces = data.series.map(function (s) {
-        return { type: "bar", name: s.name, x: data.x, y: s.y,
+        // Exact decimals arrive as strings (no float on the server); drawing needs numbers.
+        var y = s.y.map(function (v) { return typeof v === "string" ? Number(v) : v; });
+        return { type: "bar", name: s.name, x: data.x, y: y,
                  hovertemplate: "%{x}<br>" + s.name + ": %{y}<extra></extra>" };
       });
       box.classList.add("ready");
