@@ -48,7 +48,12 @@ from releve.domain.invoicing import InvoiceTotals, compute_invoice_totals
 from releve.domain.money import Rounding, minor_to_major
 from releve.domain.periods import BillingTime, Interval, Period, PeriodGrid
 from releve.domain.pricing import plan_minimum_commitment_true_up
-from releve.domain.proration import proration_factor, split_at_day, used_until_termination
+from releve.domain.proration import (
+    proration_factor,
+    split_at_day,
+    split_trial,
+    used_until_termination,
+)
 from releve.domain.subscriptions import Subscription
 from releve.domain.usage import UsageFacts
 from releve.domain.wallets import Wallet
@@ -133,7 +138,10 @@ def _what_to_bill(sub: Subscription, kind: InvoiceKind, at: datetime) -> _Plan:
     else:
         used = split_at_day(period, at, tz)[0]
     in_charges = sub.charge_period_containing(at)
-    charges = Period(in_charges.start, max(in_charges.start, min(in_charges.end, used.end)))
+    # Usage is cut at the change instant, not the day: on an upgrade the events of the change
+    # day before the change stay the old subscription's (only later ones move to the new one).
+    end = max(used.end, at)
+    charges = Period(in_charges.start, max(in_charges.start, min(in_charges.end, end)))
     fees = () if plan.pay_in_advance or used.is_empty else (used,)
     return _Plan(fee_periods=fees, charge_period=charges, commitment_period=used)
 
@@ -202,7 +210,10 @@ def assemble_period_invoice(
             precise_amount=fee.precise_amount,
             description=plan.invoice_display_name or plan.name,
         )
-        fees.append(InvoiceFee(line, fee.explanation, period, subscription_fee=fee))
+        # The fee's from/to are the days it bills: from the trial end when a trial covers
+        # the start (the termination credit note divides by these days).
+        billed = split_trial(period, subscription.trial_ends_at)[1] or period
+        fees.append(InvoiceFee(line, fee.explanation, billed, subscription_fee=fee))
 
     charges_cents = 0
     charge_period = todo.charge_period
