@@ -40,13 +40,15 @@ from uuid import UUID
 
 from releve.domain.billing.period_invoice import InvoiceKind
 from releve.domain.subscriptions import Subscription as DomainSubscription
-from releve.services import credit_notes, wallets, webhooks
+from releve.services import credit_notes, late_settlement, wallets, webhooks
 from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_pricing import grace_period, price_invoice
 from releve.services.billing_queries import InvoiceView
 from releve.services.billing_records import INVOICE_CLOSED, Invoice, InvoiceSubscription
 from releve.services.errors import StoreConflict, ValidationFailed
+from releve.services.late_adjustments import SETTLING_KINDS
+from releve.services.late_records import AdjustmentUnitOfWork
 from releve.services.ports import Clock, UnitOfWork
 from releve.services.records import (
     SUBSCRIPTION_ACTIVE,
@@ -259,6 +261,9 @@ class BillingService:
         if uow.invoices.period_billed(subscription.id, kind.value, key):
             return None
         now = self._clock.now()
+        if kind in SETTLING_KINDS:
+            # Over-billed finalized periods are credited first, so this invoice consumes it.
+            late_settlement.credit_overbilled(cast(AdjustmentUnitOfWork, uow), subscription, now)
         priced = price_invoice(
             uow, subscription, kind, at, period_start=key, finalizing=None, now=now
         )
@@ -293,6 +298,17 @@ class BillingService:
 
     def delete_invoice(self, organization_id: UUID, lago_id: str) -> InvoiceView:
         return self._lifecycle.delete(organization_id, lago_id)
+
+    # --- late events after finalization (`late_adjustments`, `late_settlement`) -------------
+
+    def pending_adjustments(
+        self, organization_id: UUID, external_id: str
+    ) -> list[late_settlement.PendingAdjustment]:
+        """Adjustments of finalized periods not settled yet (404 for an unknown id)."""
+        with self._uow(read_only=True) as uow:
+            return late_settlement.pending(
+                cast(AdjustmentUnitOfWork, uow), organization_id, external_id
+            )
 
     # --- hooks for the subscription use cases ------------------------------------------------
 

@@ -155,11 +155,13 @@ def build_rows(
             if charge_fee.filter_values is not None:
                 filter_values = {k: list(v) for k, v in charge_fee.filter_values.items()}
             grouped_by = dict(charge_fee.grouped_by)
-            units = charge_fee.units
-            events_count = charge_fee.events_count
-            if charge_fee.kind is ChargeFeeKind.TRUE_UP:
+            if line.fee_type is FeeType.ADJUSTMENT:
+                pass  # a late-event correction: its own units (1), not the period's usage
+            elif charge_fee.kind is ChargeFeeKind.TRUE_UP:
                 parent = usage_fee_of_charge.get(charge_fee.charge_id)
             else:
+                units = charge_fee.units
+                events_count = charge_fee.events_count
                 usage_fee_of_charge.setdefault(charge_fee.charge_id, fee_id)
         precise = (
             line.precise_amount

@@ -7,13 +7,16 @@ only the usage read at that moment (late events included) can change the amounts
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 from uuid import UUID
 
+from releve.domain.billing.adjustments import invoice_lines
 from releve.domain.billing.period_invoice import (
     AssembledInvoice,
+    InvoiceFee,
     InvoiceKind,
     assemble_period_invoice,
 )
@@ -27,6 +30,8 @@ from releve.services.billing_invoice import InvoiceRows, build_rows
 from releve.services.billing_ports import BillingUnitOfWork
 from releve.services.billing_usage import usage_for_period
 from releve.services.invoice_deductions import deductions_for
+from releve.services.late_adjustments import SETTLING_KINDS, period_adjustments
+from releve.services.late_records import AdjustmentUnitOfWork
 from releve.services.ports import UnitOfWork
 from releve.services.records import Customer, Organization, Subscription, Tax
 from releve.services.subscriptions import customer_timezone, domain_subscription
@@ -98,6 +103,22 @@ def price_invoice(
     defaults = [t.code for t in uow.taxes.applied_to_organization(org_id)]
     deductions = deductions_for(uow, customer, stored.plan.currency.code, at, finalizing=finalizing)
 
+    # Late events in earlier, finalized periods: their positive adjustments are lines of this
+    # invoice (`late_adjustments`). Finalizing takes the subscription's lock first, so two
+    # invoices of one subscription finalized concurrently never carry the same adjustment.
+    adjustments: Sequence[InvoiceFee] = ()
+    if kind in SETTLING_KINDS:
+        if finalizing:
+            uow.usage_aggregates.lock([subscription.id])
+        late = period_adjustments(
+            cast(AdjustmentUnitOfWork, uow), subscription, domain, stored, tz, rates, defaults
+        )
+        adjustments = tuple(
+            line
+            for period in late
+            for line in invoice_lines(period.adjustments, str(subscription.id), stored.plan.code)
+        )
+
     def assemble(usage: Mapping[str, Mapping[BucketKey, UsageFacts]]) -> AssembledInvoice:
         return assemble_period_invoice(
             domain,
@@ -113,6 +134,7 @@ def price_invoice(
             progressive_billing_credit_amount_cents=(
                 deductions.progressive_billing_credit_amount_cents
             ),
+            adjustments=adjustments,
         )
 
     # First pass: which charge period this invoice bills (the domain decides); then price it

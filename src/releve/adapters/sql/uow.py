@@ -9,6 +9,7 @@ from sqlalchemy.engine import Engine
 
 from releve.adapters.sql.repositories.accounts import SqlUserAccountRepository
 from releve.adapters.sql.repositories.add_ons import SqlAddOnRepository
+from releve.adapters.sql.repositories.adjustments import SqlAdjustmentRepository
 from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricRepository
 from releve.adapters.sql.repositories.budgets import SqlBudgetRepository
 from releve.adapters.sql.repositories.coupons import SqlCouponRepository
@@ -62,6 +63,7 @@ class SqlUnitOfWork:
         self.subscriptions = SqlSubscriptionRepository(connection)
         self.usage_aggregates = SqlUsageAggregateRepository(connection)
         self.invoices = SqlInvoiceRepository(connection)
+        self.adjustments = SqlAdjustmentRepository(connection)
         self.webhooks = SqlWebhookRepository(connection)
         self.coupons = SqlCouponRepository(connection)
         self.add_ons = SqlAddOnRepository(connection)

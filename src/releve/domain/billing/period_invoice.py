@@ -178,6 +178,7 @@ def assemble_period_invoice(
     progressive_billing_credit_amount_cents: int = 0,
     earlier_charges_cents: int = 0,
     rounding: Rounding = Rounding.HALF_UP,
+    adjustments: Sequence[InvoiceFee] = (),
 ) -> AssembledInvoice:
     """Price and total one invoice of `subscription` (contents per `InvoiceKind`, above).
 
@@ -185,6 +186,9 @@ def assemble_period_invoice(
     `earlier_charges_cents`: charges already invoiced earlier in the ending fee period (monthly
     charge invoices of a yearly plan), counted against the minimum commitment.
     Coupons, credit notes, wallets and progressive credits go to `compute_invoice_totals`.
+    `adjustments`: `adjustment` lines correcting earlier, finalized periods (late events,
+    `billing.adjustments`); appended last, totalled, taxed and discounted like usage, never
+    counted against this period's minimum commitment nor its progressive credits.
     """
     plan, tz, currency = subscription.plan, subscription.tz, subscription.plan.currency
     rates = taxes or {}
@@ -267,6 +271,10 @@ def assemble_period_invoice(
     )  # fmt: skip
     if commitment is not None:
         fees.append(commitment)
+    for adjustment in adjustments:
+        if adjustment.line.fee_type is not FeeType.ADJUSTMENT:
+            raise DomainError("an adjustment line must be of type adjustment", field="adjustments")
+        fees.append(adjustment)
 
     totals = compute_invoice_totals(
         [f.line for f in fees],

@@ -10,6 +10,7 @@ from releve.entrypoints.api import errors
 from releve.entrypoints.api.exact import ExactJSONResponse
 from releve.entrypoints.api.routes import (
     add_ons,
+    adjustments,
     billable_metrics,
     budgets,
     coupons,
@@ -63,6 +64,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         credit_notes,
         webhook_endpoints,
         budgets,
+        adjustments,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)
