@@ -151,7 +151,8 @@ class BudgetService:
             for subscription in subscriptions:
                 stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
                 if stored is not None:
-                    return stored.plan.currency
+                    currency: Currency = stored.plan.currency
+                    return currency
         return None
 
     # --- changing ----------------------------------------------------------------------------
