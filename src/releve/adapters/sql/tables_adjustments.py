@@ -46,6 +46,12 @@ late_adjustment_credits = sa.Table(
     sa.Column("credit_note_id", sa.Uuid, sa.ForeignKey("credit_notes.id")),
     sa.Column("explanation", sa.Text, nullable=False),
     sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.UniqueConstraint("subscription_id", "period_start", "bucket", "sequence"),
+    sa.UniqueConstraint(
+        "subscription_id",
+        "period_start",
+        "bucket",
+        "sequence",
+        name="uq_late_adjustment_credits_seq",
+    ),
     sa.Index("ix_late_adjustment_credits_original", "original_invoice_id"),
 )

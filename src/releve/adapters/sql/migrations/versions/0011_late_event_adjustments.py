@@ -68,7 +68,7 @@ def upgrade() -> None:
             "period_start",
             "bucket",
             "sequence",
-            name=f"uq_{TABLE}_subscription_id_period_start_bucket_sequence",
+            name="uq_late_adjustment_credits_seq",
         ),
     )
     op.create_index("ix_late_adjustment_credits_original", TABLE, ["original_invoice_id"])
