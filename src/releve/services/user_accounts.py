@@ -17,6 +17,8 @@ import hashlib
 import hmac
 import secrets
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol, cast
@@ -88,8 +90,10 @@ class UserAccountService:
         self._uow = uow
         self._clock = clock
 
-    def _accounts_uow(self, *, read_only: bool = False) -> AccountsUnitOfWork:
-        return cast(AccountsUnitOfWork, self._uow(read_only=read_only))
+    @contextmanager
+    def _accounts_uow(self, *, read_only: bool = False) -> Iterator[AccountsUnitOfWork]:
+        with self._uow(read_only=read_only) as uow:
+            yield cast(AccountsUnitOfWork, uow)
 
     def create(self, organization_id: UUID | None, email: str, password: str) -> UserAccount:
         """A new account in `organization_id` (None: the default organization, else the only

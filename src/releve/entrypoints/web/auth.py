@@ -78,7 +78,7 @@ def sign_in_page(request: Request, container: ContainerDep, next: str | None = N
 
 @router.post("/sign-in")
 def sign_in(request: Request, container: ContainerDep, form: FormDep) -> Response:
-    next_path = safe_next(form.get("next") if isinstance(form.get("next"), str) else None)
+    next_path = safe_next(_text(form.get("next")) or None)
     # One form, two methods: a filled API key field chooses the key, else email + password.
     method = "api_key" if _text(form.get("api_key")) else "password"
     email = _text(form.get("email"))

@@ -69,7 +69,7 @@ def properties_view(properties: Mapping[str, Any]) -> PropertiesView:
 def charge_views(plan: Plan) -> list[ChargeView]:
     views = []
     for charge in plan.charges:
-        lago = charge_to_lago(charge)
+        lago: dict[str, Any] = dict(charge_to_lago(charge))
         filters = tuple(
             FilterView(
                 f.get("invoice_display_name"),

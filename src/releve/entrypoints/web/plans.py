@@ -180,7 +180,7 @@ def _form_page(
 def _form_from(plan: Plan) -> dict[str, Any]:
     """The stored plan as the form shows it: friendly fields, the rest as Lago JSON. Charges
     keep their `id` so that editing them keeps their usage (PlanService.update)."""
-    body = plan_to_lago(plan)
+    body: dict[str, Any] = dict(plan_to_lago(plan))
     body.pop("lago_id", None)
     body.pop("lago_parent_id", None)
     for key in FRIENDLY:
