@@ -20,6 +20,7 @@ from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
 from releve.adapters.webhook_sender import HttpWebhookSender
 from releve.services.add_ons import AddOnService
+from releve.services.alerts import AlertService
 from releve.services.analytics import AnalyticsService
 from releve.services.billable_metrics import BillableMetricService
 from releve.services.billing import BillingService
@@ -38,9 +39,11 @@ from releve.services.plan_comparison import PlanComparisonService
 from releve.services.plans import PlanService
 from releve.services.portal import PortalService
 from releve.services.ports import Clock
+from releve.services.progressive_billing import ProgressiveBillingService
 from releve.services.subscriptions import SubscriptionService
 from releve.services.taxes import TaxService
 from releve.services.usage import CurrentUsageService
+from releve.services.usage_evaluator import UsageEvaluator
 from releve.services.usage_recording import AggregateRebuilder, UsageRecorder
 from releve.services.user_accounts import UserAccountService
 from releve.services.wallets import WalletService
@@ -74,6 +77,9 @@ class Container:
     credit_notes: CreditNoteService
     budgets: BudgetService
     invoice_documents: InvoiceDocumentService
+    progressive_billing: ProgressiveBillingService
+    alerts: AlertService
+    usage_evaluator: UsageEvaluator
 
     @property
     def demo(self) -> DemoService:
@@ -127,6 +133,10 @@ def bootstrap(
     uow = SqlUnitOfWorkFactory(engine)
     recorder = UsageRecorder(clock.now)
     billing = BillingService(uow, clock)
+    budgets = BudgetService(uow, clock)
+    progressive = ProgressiveBillingService(uow, clock)
+    alerts = AlertService(uow, clock)
+    evaluator = UsageEvaluator(uow, progressive, alerts, budgets.check, budgets.check_all)
     return Container(
         settings=settings,
         engine=engine,
@@ -136,7 +146,7 @@ def bootstrap(
         customers=CustomerService(uow, clock, currency),
         taxes=TaxService(uow, clock),
         billable_metrics=BillableMetricService(uow, clock),
-        events=EventService(uow, clock, recorder=recorder),
+        events=EventService(uow, clock, recorder=recorder, on_ingested=evaluator.notify),
         portal=PortalService(uow, clock),
         plans=PlanService(uow, clock, currency, recorder),
         subscriptions=SubscriptionService(
@@ -157,7 +167,7 @@ def bootstrap(
         add_ons=AddOnService(uow, clock, currency),
         wallets=WalletService(uow, clock, currency),
         credit_notes=CreditNoteService(uow, clock),
-        budgets=BudgetService(uow, clock),
+        budgets=budgets,
         invoice_documents=InvoiceDocumentService(
             InvoiceQueries(uow, clock),
             uow,
@@ -168,4 +178,7 @@ def bootstrap(
             else MemoryDocumentStore(),
             settings.public_url,
         ),
+        progressive_billing=progressive,
+        alerts=alerts,
+        usage_evaluator=evaluator,
     )

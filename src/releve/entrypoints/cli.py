@@ -93,6 +93,7 @@ def serve(
     with _container() as container:
         container.migrate()
         container.apply_startup_settings()
+        container.usage_evaluator.start()
         scheduler = None if no_scheduler else BillingScheduler(container)
         if scheduler is not None:
             scheduler.start()
@@ -122,6 +123,7 @@ def serve(
                     access_log=access_log,
                 )
         finally:
+            container.usage_evaluator.stop()
             if scheduler is not None:
                 scheduler.stop()
             if webhook_loop is not None:
@@ -133,7 +135,9 @@ def worker_app() -> object:
     from releve.bootstrap import bootstrap
     from releve.entrypoints.api.app import create_app
 
-    return create_app(bootstrap())
+    container = bootstrap()
+    container.usage_evaluator.start()  # this worker's ingest feeds it
+    return create_app(container)
 
 
 @app.command()
@@ -166,6 +170,7 @@ def bill(
         except ValidationFailed as exc:
             console.print(f"[red]invalid:[/red] {exc.error_details}")
             raise typer.Exit(2) from None
+        caught = container.usage_evaluator.catch_up()  # thresholds, alerts, budgets
     out = Console()
     table = Table(title=f"Billing run at {run.at.isoformat()}")
     for column in ("Invoice", "Status", "Issuing date", "Currency", "Total (minor units)"):
@@ -187,6 +192,11 @@ def bill(
         + (f"; totals: {totals}" if totals else "")
         + (f"; {run.skipped} already billed" if run.skipped else "")
     )
+    if caught["progressive_invoices"] or caught["alerts"]:
+        out.print(
+            f"{caught['progressive_invoices']} progressive invoice(s), "
+            f"{caught['alerts']} alert(s) triggered"
+        )
     for error in run.errors:
         console.print(f"[red]error:[/red] {error}")
     if run.errors:

@@ -1,7 +1,8 @@
 """The billing scheduler of `releve serve`: a daemon thread that closes due periods.
 
 Every `interval` seconds (env `RELEVE_SCHEDULER_INTERVAL`, default 60) it activates pending
-subscriptions whose start has come, runs `BillingService.bill_due`, then checks the customers'
+subscriptions whose start has come, runs `BillingService.bill_due`, then the usage evaluator's
+catch-up (progressive-billing thresholds and subscription alerts), then checks the customers'
 budgets (`BudgetService.check_all`: each 80 %/100 % crossing fires once). Several processes may
 run it at once: each invoice period is unique in the database, so the loser of a race skips
 it, and numbers stay gapless. A failing tick is logged and the next one runs as usual.
@@ -50,6 +51,12 @@ def tick(container: Container) -> None:
         return
     if run.issued or run.errors:
         log.info("scheduler: %d invoice(s) issued, %d error(s)", len(run.issued), len(run.errors))
+    try:  # catch-up of the usage evaluator: thresholds and alerts missed after a crash
+        caught = container.usage_evaluator.catch_up(budgets=False)
+        if caught["progressive_invoices"] or caught["alerts"]:
+            log.info("scheduler: usage catch-up %s", caught)
+    except Exception:
+        log.exception("scheduler: usage thresholds and alerts catch-up failed")
     try:
         alerts = container.budgets.check_all()
     except Exception:

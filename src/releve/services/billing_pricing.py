@@ -46,10 +46,12 @@ class PricedInvoice:
     domain: DomainSubscription
 
     def shown(self) -> bool:
-        """False when the period is stored `closed`: no fee, or a zero total to skip."""
+        """False when the period is stored `closed`: no fee, or zero fees to skip. Lago tests
+        `fees_amount_cents` (`TransitionToFinalStatusService`), not the total: a total brought
+        to 0 by a coupon, a credit note or a wallet is finalized, so what paid it is consumed."""
         policy = ZeroAmountInvoicePolicy(self.customer.finalize_zero_amount_invoice or "inherit")
         return bool(self.assembled.fees) and finalize_zero_amount_invoice(
-            self.rows.invoice.total_amount_cents, policy, ZeroAmountInvoicePolicy.INHERIT
+            self.rows.invoice.fees_amount_cents, policy, ZeroAmountInvoicePolicy.INHERIT
         )
 
 
@@ -101,7 +103,15 @@ def price_invoice(
     taxes = applicable_taxes(uow, org_id, domain)
     rates = {code: TaxRate(t.code, t.name, t.rate) for code, t in taxes.items()}
     defaults = [t.code for t in uow.taxes.applied_to_organization(org_id)]
-    deductions = deductions_for(uow, customer, stored.plan.currency.code, at, finalizing=finalizing)
+    deductions = deductions_for(
+        uow,
+        customer,
+        stored.plan.currency.code,
+        at,
+        finalizing=finalizing,
+        subscription_id=subscription.id,
+        kind=kind.value,
+    )
 
     # Late events in earlier, finalized periods: their positive adjustments are lines of this
     # invoice (`late_adjustments`). Finalizing takes the subscription's lock first, so two

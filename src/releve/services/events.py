@@ -17,7 +17,7 @@ soon as what they lacked exists (a metric, a subscription covering their time).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Collection, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -40,8 +40,11 @@ class EventService:
         clock: Clock,
         max_batch: int = MAX_BATCH,
         recorder: UsageRecorder | None = None,
+        on_ingested: Callable[[UUID, Collection[UUID]], None] | None = None,
     ) -> None:
         self._uow = uow
+        # After each commit: the subscriptions whose usage changed (`usage_evaluator.notify`).
+        self._on_ingested = on_ingested
         self._clock = clock
         self.max_batch = max_batch
         self._recorder = recorder or UsageRecorder(clock.now)
@@ -81,7 +84,11 @@ class EventService:
 
     def _store(self, organization_id: UUID, drafts: list[EventDraft]) -> IngestResult:
         # Joins the next group transaction (see `ingest_batcher`); returns after its commit.
-        return self._committer.submit(organization_id, drafts)
+        result = self._committer.submit(organization_id, drafts)
+        if self._on_ingested is not None and result.inserted:
+            touched = {e.subscription_id for e in result.events if e.subscription_id is not None}
+            self._on_ingested(organization_id, touched)
+        return result
 
     def get(self, organization_id: UUID, transaction_id: str) -> StoredEvent:
         with self._uow(read_only=True) as uow:

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from uuid import UUID
 
 from releve.domain.coupons import AppliedCoupon
 from releve.domain.credit_notes import CreditNoteBalance
 from releve.domain.invoicing import InvoiceTotals
 from releve.domain.wallets import Wallet
-from releve.services import coupons, credit_notes, wallets
+from releve.services import coupons, credit_notes, progressive_credits, wallets
 from releve.services.billing_records import Invoice
 from releve.services.ports import UnitOfWork
 from releve.services.records import Customer
@@ -30,13 +31,27 @@ class InvoiceDeductions:
 
 
 def deductions_for(
-    uow: UnitOfWork, customer: Customer, currency: str, at: datetime, *, finalizing: bool
+    uow: UnitOfWork,
+    customer: Customer,
+    currency: str,
+    at: datetime,
+    *,
+    finalizing: bool,
+    subscription_id: UUID | None = None,
+    kind: str | None = None,
 ) -> InvoiceDeductions:
-    """What the customer's invoice in `currency` issued at `at` may deduct."""
+    """What the customer's invoice in `currency` issued at `at` may deduct; with the
+    subscription and invoice kind, what its period's progressive invoices already billed."""
+    progressive = (
+        progressive_credits.progressive_credit(uow, subscription_id, kind, at)
+        if subscription_id is not None and kind is not None
+        else 0
+    )
     return InvoiceDeductions(
         applied_coupons=coupons.invoice_coupons(uow, customer, currency, at),
         credit_notes=credit_notes.invoice_credit_notes(uow, customer, currency),
         wallets=wallets.invoice_wallets(uow, customer, currency, at) if finalizing else (),
+        progressive_billing_credit_amount_cents=progressive,
     )
 
 
@@ -45,3 +60,5 @@ def settle(uow: UnitOfWork, invoice: Invoice, totals: InvoiceTotals, now: dateti
     coupons.settle_coupons(uow, invoice, totals.coupons, now)
     credit_notes.settle_credit_notes(uow, invoice, totals.credit_notes, now)
     wallets.settle_wallets(uow, invoice, totals.wallets, now)
+    unapplied = totals.progressive_billing_credit_unapplied_amount_cents
+    progressive_credits.refund_excess(uow, invoice, unapplied, now)

@@ -10,6 +10,7 @@ from sqlalchemy.engine import Engine
 from releve.adapters.sql.repositories.accounts import SqlUserAccountRepository
 from releve.adapters.sql.repositories.add_ons import SqlAddOnRepository
 from releve.adapters.sql.repositories.adjustments import SqlAdjustmentRepository
+from releve.adapters.sql.repositories.alerts import SqlAlertRepository
 from releve.adapters.sql.repositories.billable_metrics import SqlBillableMetricRepository
 from releve.adapters.sql.repositories.budgets import SqlBudgetRepository
 from releve.adapters.sql.repositories.coupons import SqlCouponRepository
@@ -71,6 +72,7 @@ class SqlUnitOfWork:
         self.credit_notes = SqlCreditNoteRepository(connection)
         self.budgets = SqlBudgetRepository(connection)
         self.accounts = SqlUserAccountRepository(connection)
+        self.alerts = SqlAlertRepository(connection)
         return self
 
     def __exit__(

@@ -11,6 +11,7 @@ from releve.entrypoints.api.exact import ExactJSONResponse
 from releve.entrypoints.api.routes import (
     add_ons,
     adjustments,
+    alerts,
     billable_metrics,
     budgets,
     coupons,
@@ -65,6 +66,7 @@ def create_app(container: Container | None = None) -> FastAPI:
         webhook_endpoints,
         budgets,
         adjustments,
+        alerts,
     ):
         app.include_router(module.router, prefix=API_PREFIX)
     web.mount(app)
