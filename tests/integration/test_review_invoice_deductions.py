@@ -1,0 +1,121 @@
+"""Review: where coupons, credit notes and wallets meet on one invoice.
+
+Catalog (billing_support.catalog): plan `pro`, monthly in arrears, 10.00 EUR; api_calls standard
+0.05 EUR per call; VAT 20 % applied to the organization unless `vat=None`. Customer cus_1
+subscribes Jan 1 2024 (UTC).
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+
+from releve.bootstrap import Container
+from tests.integration.billing_support import (
+    catalog,
+    fees_by_code,
+    list_invoices,
+    post,
+    subscribe,
+    usage,
+)
+from tests.integration.support import FakeClock
+
+pytestmark = pytest.mark.store
+
+
+def at(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=UTC)  # type: ignore[arg-type, misc]
+
+
+def _wallet(api: TestClient, **fields: Any) -> dict[str, Any]:
+    body = {"external_customer_id": "cus_1", "currency": "EUR", "rate_amount": "1", **fields}
+    wallet: dict[str, Any] = post(api, "wallets", {"wallet": body})["wallet"]
+    return wallet
+
+
+def _get(api: TestClient, path: str, root: str) -> dict[str, Any]:
+    r = api.get(f"/api/v1/{path}")
+    assert r.status_code == 200, r.text
+    found: dict[str, Any] = r.json()[root]
+    return found
+
+
+def _skip_zero_amount_invoices(api: TestClient) -> None:
+    post(
+        api,
+        "customers",
+        {"customer": {"external_id": "cus_1", "finalize_zero_amount_invoice": "skip"}},
+    )
+
+
+def test_a_zero_total_paid_by_a_wallet_is_still_finalized_and_debits_the_wallet(
+    api: TestClient, clock: FakeClock, container: Container
+) -> None:
+    """Lago skips a zero-amount invoice on its *fees* (`fees_amount_cents.zero?`), not on the
+    total left after prepaid credits: otherwise the period is billed to nobody and the wallet
+    keeps the money."""
+    catalog(api, vat=None)
+    subscribe(api, clock, at(2024, 1, 1))
+    _skip_zero_amount_invoices(api)
+    clock.set(at(2024, 1, 2))
+    wallet = _wallet(api, granted_credits="50")  # rate 1: 50.00 EUR = 5000 cents
+
+    clock.set(at(2024, 2, 1, 1))
+    run = container.billing.bill_due()
+    assert run.errors == [] and run.closed == 0
+    (invoice,) = list_invoices(api, invoice_type="subscription")
+    # fees: subscription 10.00 = 1000 cents, no usage, no VAT; wallet pays 1000 → total 0.
+    assert invoice["status"] == "finalized"
+    assert (invoice["fees_amount_cents"], invoice["prepaid_credit_amount_cents"]) == (1000, 1000)
+    assert (invoice["total_amount_cents"], invoice["payment_status"]) == (0, "succeeded")
+    # 5000 − 1000 = 4000 cents left.
+    assert _get(api, f"wallets/{wallet['lago_id']}", "wallet")["balance_cents"] == 4000
+
+
+def test_a_zero_total_paid_by_a_credit_note_consumes_the_credit_note(
+    api: TestClient, clock: FakeClock, container: Container
+) -> None:
+    catalog(api)  # VAT 20 %
+    subscribe(api, clock, at(2024, 1, 1))
+    usage(api, clock, at(2024, 1, 15, 9), "api_calls", {"value": 100})
+    clock.set(at(2024, 2, 1, 1))
+    container.billing.bill_due()
+    (january,) = list_invoices(api)
+    # January: 10.00 + 100 × 0.05 = 15.00; VAT 3.00 → 1800.
+    assert january["total_amount_cents"] == 1800
+    fees = fees_by_code(january)
+    clock.set(at(2024, 2, 5))
+    # Credit the whole January invoice: items 1000 + 500, VAT 20 % = 300 → 1800 of credit.
+    note = post(
+        api,
+        "credit_notes",
+        {
+            "credit_note": {
+                "invoice_id": january["lago_id"],
+                "reason": "other",
+                "credit_amount_cents": 1800,
+                "items": [
+                    {"fee_id": fees["pro"]["lago_id"], "amount_cents": 1000},
+                    {"fee_id": fees["api_calls"]["lago_id"], "amount_cents": 500},
+                ],
+            }
+        },
+    )["credit_note"]
+    assert note["balance_amount_cents"] == 1800
+    _skip_zero_amount_invoices(api)
+
+    clock.set(at(2024, 3, 1, 1))
+    run = container.billing.bill_due()
+    assert run.errors == [] and run.closed == 0
+    february = list_invoices(api)[0]
+    # February: 10.00 + VAT 2.00 = 1200, all paid by the credit note → total 0.
+    assert february["status"] == "finalized"
+    assert (february["credit_notes_amount_cents"], february["total_amount_cents"]) == (1200, 0)
+    # 1800 − 1200 = 600 left on the note.
+    assert (
+        _get(api, f"credit_notes/{note['lago_id']}", "credit_note")["balance_amount_cents"] == 600
+    )
