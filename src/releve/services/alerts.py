@@ -40,7 +40,7 @@ from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock
 from releve.services.progressive_billing import UsageSnapshot, snapshot
-from releve.services.records import SUBSCRIPTION_ACTIVE, Subscription
+from releve.services.records import SUBSCRIPTION_ACTIVE, BillableMetric, Subscription
 from releve.services.transactions import retry_on_conflict
 from releve.services.validation import Errors
 
@@ -49,8 +49,11 @@ from releve.services.validation import Errors
 class AlertView:
     alert: Alert
     subscription: Subscription | None
-    metric_code: str | None
-    metric_name: str | None
+    metric: BillableMetric | None = None
+
+    @property
+    def metric_code(self) -> str | None:
+        return None if self.metric is None else self.metric.code
 
 
 def alert_value(alert: Alert, snap: UsageSnapshot, metric_code: str | None) -> Decimal:
@@ -121,14 +124,10 @@ class AlertService:
         return current or sorted(found, key=lambda s: s.created_at)[-1]
 
     def _view(self, uow: AlertUnitOfWork, alert: Alert, sub: Subscription | None) -> AlertView:
-        metric = None
         if alert.billable_metric_id is not None:
-            metric = uow.billable_metrics.by_ids(alert.organization_id, [alert.billable_metric_id])
-            found = metric.get(alert.billable_metric_id)
-            return AlertView(
-                alert, sub, found.code if found else None, found.name if found else None
-            )
-        return AlertView(alert, sub, None, None)
+            found = uow.billable_metrics.by_ids(alert.organization_id, [alert.billable_metric_id])
+            return AlertView(alert, sub, found.get(alert.billable_metric_id))
+        return AlertView(alert, sub)
 
     def _fields(
         self, uow: AlertUnitOfWork, org: UUID, values: Mapping[str, Any], existing: Alert | None

@@ -7,17 +7,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from releve.entrypoints.api.serializers import iso
+from releve.entrypoints.api.serializers import billable_metric, iso
 from releve.services.alert_input import normalized
 from releve.services.alerts import AlertView
 
 
 def alert(view: AlertView) -> dict[str, Any]:
     a = view.alert
-    metric = None
-    if a.billable_metric_id is not None:
-        metric = {"lago_id": str(a.billable_metric_id), "code": view.metric_code,
-                  "name": view.metric_name}  # fmt: skip
+    metric = None if view.metric is None else billable_metric(view.metric)
     return {
         "lago_id": str(a.id),
         "lago_organization_id": str(a.organization_id),
