@@ -8,7 +8,7 @@ properties are stored exactly as the operator sent them (the API echoes them unc
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from typing import Any
 from uuid import UUID
 
@@ -136,6 +136,21 @@ class SqlPlanRepository:
             plans.select().where(plans.c.organization_id == organization_id, plans.c.id == plan_id)
         ).first()
         return self._load([row])[0] if row else None
+
+    def codes_by_ids(self, organization_id: UUID, plan_ids: Collection[UUID]) -> dict[UUID, str]:
+        """id → code of any plan (children and deleted ones included), one query per 500 ids:
+        what an invoice shows of a plan, without loading its charges, filters and metrics."""
+        ids = sorted(set(plan_ids))
+        found: dict[UUID, str] = {}
+        for start in range(0, len(ids), 500):
+            rows = self._c.execute(
+                sa.select(plans.c.id, plans.c.code).where(
+                    plans.c.organization_id == organization_id,
+                    plans.c.id.in_(ids[start : start + 500]),
+                )
+            )
+            found.update((row.id, row.code) for row in rows)
+        return found
 
     def list(self, organization_id: UUID, page: PageRequest) -> tuple[list[StoredPlan], int]:
         query = (

@@ -39,6 +39,22 @@ class SqlSubscriptionRepository:
         ).first()
         return to_record(Subscription, row) if row else None
 
+    def by_ids(
+        self, organization_id: UUID, subscription_ids: Collection[UUID]
+    ) -> dict[UUID, Subscription]:
+        """id → subscription (any status), in one query per 500 ids."""
+        ids = sorted(set(subscription_ids))
+        found: dict[UUID, Subscription] = {}
+        for start in range(0, len(ids), 500):
+            rows = self._c.execute(
+                subs.select().where(
+                    subs.c.organization_id == organization_id,
+                    subs.c.id.in_(ids[start : start + 500]),
+                )
+            )
+            found.update((row.id, to_record(Subscription, row)) for row in rows)
+        return found
+
     def _with_status(
         self, organization_id: UUID, external_id: str, status: str
     ) -> Subscription | None:
