@@ -58,6 +58,7 @@ from releve.services.usage import usage_for_period
 
 log = logging.getLogger(__name__)
 PROGRESSIVE = "progressive_billing"
+LINK_KIND = "progressive"  # invoice_subscriptions.kind (VARCHAR 16)
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,7 +251,7 @@ class ProgressiveBillingService:
         )
         invoice, link = rows.invoice, rows.link
         invoice.invoice_type = PROGRESSIVE
-        link.kind = PROGRESSIVE
+        link.kind = LINK_KIND
         link.invoicing_reason = PROGRESSIVE
         uow.invoices.add(invoice, [link], rows.fees, rows.taxes)
         finalize_in(uow, organization, invoice, at, totals)

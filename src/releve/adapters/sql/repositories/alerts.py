@@ -28,6 +28,7 @@ from releve.services.pagination import PageRequest
 from releve.services.records import SUBSCRIPTION_ACTIVE
 
 PROGRESSIVE = "progressive_billing"
+LINK_KIND = "progressive"  # the invoice_subscriptions.kind of a progressive invoice
 
 
 class SqlAlertRepository:
@@ -53,7 +54,7 @@ class SqlAlertRepository:
             .join(link, link.c.invoice_id == invoices.c.id)
             .where(
                 link.c.subscription_id == subscription_id,
-                link.c.kind == PROGRESSIVE,
+                link.c.kind == LINK_KIND,
                 invoices.c.invoice_type == PROGRESSIVE,
                 invoices.c.status == INVOICE_FINALIZED,
                 link.c.charges_from_datetime < at,
