@@ -342,12 +342,10 @@ class InvoiceQueries:
                 payment_status=payment_status,
             )
             fees, total = uow.invoices.list_fees(organization_id, filters, page)
-            invoices: dict[UUID, InvoiceView] = {}
-            for fee in fees:
-                if fee.invoice_id not in invoices:
-                    invoice = uow.invoices.get(organization_id, fee.invoice_id)
-                    assert invoice is not None
-                    invoices[fee.invoice_id] = self.views_in(uow, [invoice])[0]
+            # The invoices of the page's fees, their views built together (not one per fee).
+            found = uow.invoices.by_ids(organization_id, {f.invoice_id for f in fees})
+            ordered = [found[i] for i in dict.fromkeys(f.invoice_id for f in fees)]
+            invoices = {view.invoice.id: view for view in self.views_in(uow, ordered)}
             return Page([FeeView(f, invoices[f.invoice_id]) for f in fees], page, total)
 
 

@@ -180,6 +180,19 @@ class SqlInvoiceRepository:
         ).first()
         return to_record(Invoice, row) if row else None
 
+    def by_ids(self, organization_id: UUID, invoice_ids: Collection[UUID]) -> dict[UUID, Invoice]:
+        ids = sorted(set(invoice_ids))
+        found: dict[UUID, Invoice] = {}
+        for start in range(0, len(ids), 500):
+            rows = self._c.execute(
+                invoices.select().where(
+                    invoices.c.organization_id == organization_id,
+                    invoices.c.id.in_(ids[start : start + 500]),
+                )
+            )
+            found.update((row.id, to_record(Invoice, row)) for row in rows)
+        return found
+
     def list_invoices(
         self, organization_id: UUID, filters: InvoiceFilter, page: PageRequest
     ) -> tuple[list[Invoice], int]:
