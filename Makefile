@@ -51,7 +51,7 @@ bench: install ## Benchmarks (bench/README.md); `make bench ARGS=--quick` for a 
 
 .PHONY: bench-quick
 bench-quick: install ## The benchmark table in under a minute
-	$(BIN)/python -m bench --quick
+	$(BIN)/python -m bench --quick --runs 1
 
 .PHONY: format
 format: install ## Format the code

@@ -2,13 +2,14 @@
 verifies the store after every run (a wrong result raises, it is never reported), and returns
 one `Run` per repetition; the report shows the median.
 
-Adding a figure (current usage p99 at 10 M events, bill run of 10,000 subscriptions × 5
-metrics): write a function `(ctx) -> list[Run]` here and append a `Scenario` to `SCENARIOS`
-with its unit and target; the table picks it up.
+Adding a figure: write a function `(ctx) -> list[Run]` and append a `Scenario` to `SCENARIOS`
+with its unit and target; the table picks it up. (e) current usage and (f) bill run live in
+`bench.usage_scenarios`.
 """
 
 from __future__ import annotations
 
+import statistics
 import time
 import urllib.request
 from collections.abc import Callable
@@ -22,6 +23,7 @@ from bench.data import Dataset
 from bench.reference import raw_insert_rate
 from bench.runner import free_port, load, noop_command, releve_serve_command, server
 from bench.stores import BenchStore, Tenant, VerificationError, count_events, verify
+from bench.usage_scenarios import bill_run, current_usage
 from releve.adapters.sql.engine import create_engine
 from releve.bootstrap import bootstrap
 from releve.services import exact_json
@@ -44,6 +46,10 @@ class Context:
     import_chunk: int
     py_spy: str | None = None
     workers: int = 1
+    usage_events: int = 1_000_000
+    usage_requests: int = 1_000
+    bill_subscriptions: int = 10_000
+    bill_events: int = 10_000_000
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -71,6 +77,8 @@ class Run:
     rate: float  # events per second
     p50_ms: float | None = None
     p99_ms: float | None = None
+    seconds: float | None = None  # (f): wall time of the bill run
+    rss_mb: float | None = None  # (f): peak RSS of the bill-run process
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,10 @@ class Scenario:
     target: str
     # (median rate, reference (a) rate) -> met? None when the figure is itself a reference.
     check: Callable[[float, float], bool] | None = None
+    # Targets on latency / time / memory: the runs themselves -> met?
+    check_runs: Callable[[list[Run]], bool] | None = None
+    unit: str = "events/s"
+    needs_reference: bool = True
 
 
 def raw_reference(ctx: Context) -> list[Run]:
@@ -229,6 +241,24 @@ SCENARIOS: list[Scenario] = [
         "≥ 100,000/s",
         lambda rate, ref: rate >= 100_000,
     ),
-    # Later: Scenario("usage", "current usage p99 at 10 M events", …, "≤ 15 ms"),
-    #        Scenario("bill", "bill run 10,000 subs × 5 metrics", …, "≤ 60 s, ≤ 500 MB").
+    Scenario(
+        "usage",
+        "(e) current usage, 1 subscription (service call)",
+        current_usage,
+        "p99 ≤ 15 ms (at 10 M events)",
+        check_runs=lambda runs: statistics.median(r.p99_ms or 0 for r in runs) <= 15,
+        unit="calls/s",
+        needs_reference=False,
+    ),
+    Scenario(
+        "bill",
+        "(f) bill run, N subscriptions × 5 metrics",
+        bill_run,
+        "≤ 60 s and ≤ 500 MB (10,000 subs, 10 M events)",
+        check_runs=lambda runs: (
+            statistics.median(r.seconds or 0 for r in runs) <= 60
+            and max(r.rss_mb or 0 for r in runs) <= 500
+        ),
+        needs_reference=False,
+    ),
 ]

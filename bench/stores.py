@@ -74,6 +74,7 @@ class BenchStore:
         self._workdir = workdir
         self._template: str | None = None
         self._runs = 0
+        self._extra: set[str] = set()  # databases of `blank` / `copy_blank`
 
     # -- databases ------------------------------------------------------------------------
 
@@ -156,6 +157,42 @@ class BenchStore:
         shutil.copyfile(self._workdir / "template.db", self._workdir / "run.db")
         return f"sqlite:///{self._workdir / 'run.db'}"
 
+    def blank(self, name: str) -> str:
+        """A new empty database `name` (the caller migrates it); replaces an older one."""
+        self._workdir.mkdir(parents=True, exist_ok=True)
+        if self.kind == "postgresql":
+            database = f"releve_bench_{name}"
+            self._admin(
+                [
+                    f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)',
+                    f'CREATE DATABASE "{database}"',
+                ]
+            )
+            self._extra.update({database, f"{database}_run"})
+            return self._pg(database)
+        for old in self._workdir.glob(f"{name}.db*"):
+            old.unlink()
+        return f"sqlite:///{self._workdir / f'{name}.db'}"
+
+    def copy_blank(self, name: str) -> str:
+        """A fresh copy of the database `blank(name)` made (measured runs change it)."""
+        if self.kind == "postgresql":
+            database = f"releve_bench_{name}"
+            self._admin(
+                [
+                    f'DROP DATABASE IF EXISTS "{database}_run" WITH (FORCE)',
+                    f'CREATE DATABASE "{database}_run" TEMPLATE "{database}"',
+                ]
+            )
+            return self._pg(f"{database}_run")
+        raw = sqlite3.connect(self._workdir / f"{name}.db")
+        raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        raw.close()
+        for old in self._workdir.glob(f"{name}-run.db*"):
+            old.unlink()
+        shutil.copyfile(self._workdir / f"{name}.db", self._workdir / f"{name}-run.db")
+        return f"sqlite:///{self._workdir / f'{name}-run.db'}"
+
     def drop_all(self) -> None:
         """Remove the databases and generated data; server logs stay for inspection."""
         for path in self._workdir.glob("*"):
@@ -166,6 +203,7 @@ class BenchStore:
                 [
                     f'DROP DATABASE IF EXISTS "{RUN_DB}" WITH (FORCE)',
                     f'DROP DATABASE IF EXISTS "{TEMPLATE_DB}" WITH (FORCE)',
+                    *(f'DROP DATABASE IF EXISTS "{d}" WITH (FORCE)' for d in sorted(self._extra)),
                 ]
             )
 
