@@ -28,6 +28,7 @@ from releve.services.billing_queries import InvoiceQueries
 from releve.services.budgets import BudgetService
 from releve.services.coupons import CouponService
 from releve.services.credit_notes import CreditNoteService
+from releve.services.customer_money import CustomerMoneyView
 from releve.services.customers import CustomerService
 from releve.services.dashboard_auth import DashboardAuthService
 from releve.services.demo import DemoService
@@ -103,6 +104,11 @@ class Container:
     @property
     def footprint(self) -> FootprintService:
         return FootprintService(SqlUnitOfWorkFactory(self.engine), self.clock)
+
+    @property
+    def customer_money(self) -> CustomerMoneyView:
+        """Wallets, credit notes and invoice credits as the portal and dashboard show them."""
+        return CustomerMoneyView(SqlUnitOfWorkFactory(self.engine), self.clock)
 
     @property
     def dashboard_auth(self) -> DashboardAuthService:

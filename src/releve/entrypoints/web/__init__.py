@@ -16,22 +16,28 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 
 def mount(app: FastAPI) -> None:
     from releve.entrypoints.web import (
+        applied_coupons,
         assets,
         auth,
         catalog,
+        credit_notes,
         customers,
         events,
         invoices,
         overview,
         plans,
         portal,
+        portal_money,
         subscriptions,
+        wallets,
+        webhooks,
     )
     from releve.entrypoints.web.security import CsrfRejected, PageNotFound, SignInRequired
     from releve.entrypoints.web.templating import render
 
     pages = (assets, auth, overview, customers, subscriptions, catalog, plans, invoices, events)
-    for module in (*pages, portal):
+    money = (wallets, credit_notes, applied_coupons, webhooks)
+    for module in (*pages, *money, portal, portal_money):
         app.include_router(module.router)
     # Invoice PDFs outside /api/v1: signed file links and the dashboard's download.
     from releve.entrypoints.api.routes import invoice_files

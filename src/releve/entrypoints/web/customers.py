@@ -15,6 +15,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.datastructures import FormData
 
 from releve.entrypoints.web import forms
+from releve.entrypoints.web.customer_money import customer_money
 from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
 from releve.entrypoints.web.templating import render
 from releve.entrypoints.web.views import form_page, formatter, pager, portal_view
@@ -254,6 +255,7 @@ def customer_page(
         sub_errors=errors,
         sub_field_errors=forms.by_field(errors),
         notice=request.query_params.get("notice", ""),
+        money=customer_money(c, customer),
     )
 
 

@@ -16,7 +16,13 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from releve.entrypoints.web.security import CheckedFormDep, ContainerDep, PageNotFound, SessionDep
+from releve.entrypoints.web.security import (
+    CheckedFormDep,
+    ContainerDep,
+    PageNotFound,
+    SessionDep,
+    get_container,
+)
 from releve.entrypoints.web.templating import render
 from releve.entrypoints.web.views import formatter, pager
 from releve.services.billing_queries import InvoiceView, NotAllowed
@@ -138,6 +144,8 @@ def _detail(
         ),
         done=DONE.get(request.query_params.get("done", "")),
         error=error,
+        credit_lines=get_container(request).customer_money.invoice_credits(view),
+        can_credit=invoice.status == INVOICE_FINALIZED,
     )
 
 

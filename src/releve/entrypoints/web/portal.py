@@ -32,6 +32,7 @@ from releve.entrypoints.web.formatting import (
     locale_for_country,
     locale_from_header,
 )
+from releve.entrypoints.web.portal_money import money_section
 from releve.entrypoints.web.security import CSRF_FIELD, ContainerDep, FormDep
 from releve.entrypoints.web.templating import render
 from releve.entrypoints.web.views import chart_payload, portal_view
@@ -238,6 +239,7 @@ def _page(
         behind=behind,
         page=page,
         invoices=invoices,
+        money=money_section(c, customer),
         token=token,
         now=now,
     )
@@ -304,6 +306,7 @@ def portal_invoice(request: Request, token: str, invoice_id: str, c: ContainerDe
         organization=organization,
         view=invoice,
         tables={f.id: detail_tables(f.amount_details) for f in invoice.fees},
+        credit_lines=c.customer_money.invoice_credits(invoice),
         token=token,
     )
 
