@@ -119,3 +119,69 @@ def test_a_zero_total_paid_by_a_credit_note_consumes_the_credit_note(
     assert (
         _get(api, f"credit_notes/{note['lago_id']}", "credit_note")["balance_amount_cents"] == 600
     )
+
+
+def test_voiding_an_invoice_gives_back_its_credit_note_and_wallet_credits(
+    api: TestClient, clock: FakeClock, container: Container
+) -> None:
+    """Lago's `Invoices::VoidService`: each credit note credit of the voided invoice is
+    re-credited (`CreditNotes::RecreditService`: balance += amount) and each wallet consumption
+    comes back as granted credits (`WalletTransactions::RecreditService`)."""
+    catalog(api)  # VAT 20 %
+    subscribe(api, clock, at(2024, 1, 1))
+    usage(api, clock, at(2024, 1, 15, 9), "api_calls", {"value": 100})
+    clock.set(at(2024, 2, 1, 1))
+    container.billing.bill_due()
+    (january,) = list_invoices(api)
+    clock.set(at(2024, 2, 5))
+    # Credit the api_calls fee: 500 + VAT 20 % 100 = 600 of credit.
+    note = post(
+        api,
+        "credit_notes",
+        {
+            "credit_note": {
+                "invoice_id": january["lago_id"],
+                "reason": "other",
+                "credit_amount_cents": 600,
+                "items": [
+                    {"fee_id": fees_by_code(january)["api_calls"]["lago_id"], "amount_cents": 500}
+                ],
+            }
+        },
+    )["credit_note"]
+    wallet = _wallet(api, granted_credits="4")  # rate 1: 400 cents
+
+    clock.set(at(2024, 3, 1, 1))
+    container.billing.bill_due()
+    february = list_invoices(api)[0]
+    # 10.00 + VAT 2.00 = 1200 − credit note 600 − wallet 400 = 200 due.
+    assert (
+        february["credit_notes_amount_cents"],
+        february["prepaid_credit_amount_cents"],
+        february["total_amount_cents"],
+    ) == (600, 400, 200)
+    assert _get(api, f"credit_notes/{note['lago_id']}", "credit_note")["credit_status"] == (
+        "consumed"
+    )
+    assert _get(api, f"wallets/{wallet['lago_id']}", "wallet")["balance_cents"] == 0
+
+    r = api.post(f"/api/v1/invoices/{february['lago_id']}/void")
+    assert r.status_code == 200, r.text
+    restored = _get(api, f"credit_notes/{note['lago_id']}", "credit_note")
+    assert (restored["credit_status"], restored["balance_amount_cents"]) == ("available", 600)
+    assert _get(api, f"wallets/{wallet['lago_id']}", "wallet")["balance_cents"] == 400
+    # The voided invoice keeps what it showed.
+    voided = _get(api, f"invoices/{february['lago_id']}", "invoice")
+    assert (voided["status"], voided["credit_notes_amount_cents"]) == ("voided", 600)
+
+    # March consumes them again: 1200 − 600 − 400 = 200.
+    clock.set(at(2024, 4, 1, 1))
+    container.billing.bill_due()
+    march = list_invoices(api)[0]
+    assert march["lago_id"] != february["lago_id"]
+    assert (
+        march["credit_notes_amount_cents"],
+        march["prepaid_credit_amount_cents"],
+        march["total_amount_cents"],
+    ) == (600, 400, 200)
+    assert _get(api, f"wallets/{wallet['lago_id']}", "wallet")["balance_cents"] == 0

@@ -8,6 +8,7 @@
   once (the domain's payment status). A period that ends with no fee, or a zero total the
   customer skips, becomes `closed` instead (as when issued without a grace period).
 - void (finalized, not paid): `voided`, `voided_at`. The database triggers allow exactly that.
+  What it consumed of credit notes and wallets is given back (`invoice_deductions.restore`).
 - delete (draft only): status `deleted` — the period stays billed, so no run re-issues it.
 - `finalize_due`: the billing run finalizes every draft whose grace period (customer's, else
   organization's, in days after the invoice's period boundary) is over.
@@ -42,7 +43,7 @@ from releve.services.billing_records import (
     Invoice,
 )
 from releve.services.errors import NotFound
-from releve.services.invoice_deductions import settle
+from releve.services.invoice_deductions import restore, settle
 from releve.services.ports import Clock
 from releve.services.records import Organization
 from releve.services.transactions import retry_on_conflict
@@ -170,6 +171,7 @@ class InvoiceLifecycle:
             invoice.voided_at = now
             invoice.updated_at = now
             uow.invoices.update(invoice)
+            restore(uow, invoice, now)
             webhooks.emit(
                 uow, invoice.organization_id, "invoice.voided", "invoice", object_id=str(invoice.id)
             )

@@ -85,6 +85,22 @@ def settle_credit_notes(
         )
 
 
+def restore_credit_notes(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
+    """Voiding `invoice`: give back to each credit note what the invoice consumed of it, as
+    Lago's `CreditNotes::RecreditService` (balance += amount, available again), unless the
+    note was voided since. The consumption rows stay (the voided invoice still shows them).
+    No commit."""
+    repository = _uow(uow).credit_notes
+    for consumption, _ in repository.consumptions_for_invoices([invoice.id])[invoice.id]:
+        note = repository.get_for_update(invoice.organization_id, consumption.credit_note_id)
+        if note is None or note.credit_status == CREDIT_VOIDED:
+            continue
+        note.balance_amount_cents += consumption.amount_cents
+        note.credit_status = CREDIT_AVAILABLE
+        note.updated_at = now
+        repository.update_status(note)
+
+
 def on_subscription_terminated(uow: UnitOfWork, subscription: Subscription, now: datetime) -> None:
     """In the terminating unit of work, after the final invoices: the credit note for the
     unused days of an in-advance plan's prepaid fee. No commit."""

@@ -62,3 +62,11 @@ def settle(uow: UnitOfWork, invoice: Invoice, totals: InvoiceTotals, now: dateti
     wallets.settle_wallets(uow, invoice, totals.wallets, now)
     unapplied = totals.progressive_billing_credit_unapplied_amount_cents
     progressive_credits.refund_excess(uow, invoice, unapplied, now)
+
+
+def restore(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
+    """Voiding `invoice` gives back what it consumed (in its unit of work; no commit), as
+    Lago's `Invoices::VoidService`: credit note balances and wallet credits (as granted
+    credits). Coupons stay consumed, as in Lago."""
+    credit_notes.restore_credit_notes(uow, invoice, now)
+    wallets.restore_wallets(uow, invoice, now)

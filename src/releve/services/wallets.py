@@ -37,6 +37,8 @@ from releve.services.validation import Errors
 from releve.services.wallet_input import transaction_input, wallet_changes, wallet_input
 from releve.services.wallet_ledger import Movement, outbound_cents
 from releve.services.wallet_records import (
+    GRANTED,
+    INBOUND,
     INVOICED,
     OUTBOUND,
     SOURCE_EXPIRATION,
@@ -106,6 +108,29 @@ def settle_wallets(uow: UnitOfWork, invoice: Invoice, result: WalletsResult, now
         )
         record(
             w_uow, wallet, movement, kind=OUTBOUND, transaction_status=INVOICED, now=now,
+            invoice_id=invoice.id,
+        )  # fmt: skip
+
+
+def restore_wallets(uow: UnitOfWork, invoice: Invoice, now: datetime) -> None:
+    """Voiding `invoice`: what it took from each still active wallet comes back as granted
+    credits, as Lago's `WalletTransactions::RecreditService` (one inbound `granted` row per
+    consumption, linked to the invoice). A terminated wallet gets nothing back. Idempotent per
+    invoice. No commit."""
+    w_uow = wallet_uow(uow)
+    repo = w_uow.wallets
+    rows = repo.for_invoice(invoice.organization_id, invoice.id)
+    if any(t.transaction_type == INBOUND and t.transaction_status == GRANTED for t in rows):
+        return
+    for taken in rows:
+        if taken.transaction_type != OUTBOUND or taken.transaction_status != INVOICED:
+            continue
+        wallet = repo.get(invoice.organization_id, taken.wallet_id, lock=True)
+        if wallet is None or wallet.status != WALLET_ACTIVE:
+            continue
+        movement = Movement(taken.amount_cents, taken.amount_cents, taken.credit_amount)
+        record(
+            w_uow, wallet, movement, kind=INBOUND, transaction_status=GRANTED, now=now,
             invoice_id=invoice.id,
         )  # fmt: skip
 
