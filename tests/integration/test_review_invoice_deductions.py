@@ -185,3 +185,58 @@ def test_voiding_an_invoice_gives_back_its_credit_note_and_wallet_credits(
         march["total_amount_cents"],
     ) == (600, 400, 200)
     assert _get(api, f"wallets/{wallet['lago_id']}", "wallet")["balance_cents"] == 0
+
+
+def test_an_invoice_paid_with_a_credit_note_balance_can_be_credited_back_in_full(
+    api: TestClient, clock: FakeClock, container: Container
+) -> None:
+    """What an invoice consumed of earlier credit notes was given for it, like wallet credits:
+    Lago's ceiling is the fees' creditable amount incl. taxes (sub_total_including_taxes), so
+    it can be credited back (never refunded in cash)."""
+    catalog(api)  # VAT 20 %
+    subscribe(api, clock, at(2024, 1, 1))
+    usage(api, clock, at(2024, 1, 15, 9), "api_calls", {"value": 100})
+    clock.set(at(2024, 2, 1, 1))
+    container.billing.bill_due()
+    (january,) = list_invoices(api)
+    clock.set(at(2024, 2, 5))
+    api_calls = fees_by_code(january)["api_calls"]["lago_id"]
+    post(
+        api,
+        "credit_notes",
+        {
+            "credit_note": {
+                "invoice_id": january["lago_id"],
+                "reason": "other",
+                "credit_amount_cents": 600,  # 500 + VAT 20 % 100
+                "items": [{"fee_id": api_calls, "amount_cents": 500}],
+            }
+        },
+    )
+    clock.set(at(2024, 3, 1, 1))
+    container.billing.bill_due()
+    february = list_invoices(api)[0]
+    # 10.00 + VAT 2.00 = 1200 − credit note 600 = 600 due.
+    assert (february["credit_notes_amount_cents"], february["total_amount_cents"]) == (600, 600)
+
+    subscription_fee = fees_by_code(february)["pro"]["lago_id"]
+    body = {
+        "credit_note": {
+            "invoice_id": february["lago_id"],
+            "reason": "other",
+            "items": [{"fee_id": subscription_fee, "amount_cents": 1000}],
+        }
+    }
+    r = api.post("/api/v1/credit_notes/estimate", json=body)
+    assert r.status_code == 200, r.text
+    estimate = r.json()["estimated_credit_note"]
+    # Ceiling: total 600 + credit notes 600 = 1200 = the fee 1000 + VAT 200; nothing paid in
+    # cash (no refund), 600 still due (offset up to 600).
+    assert (
+        estimate["max_creditable_amount_cents"],
+        estimate["max_refundable_amount_cents"],
+        estimate["max_offsettable_amount_cents"],
+    ) == (1200, 0, 600)
+    body["credit_note"]["credit_amount_cents"] = 1200
+    note = post(api, "credit_notes", body)["credit_note"]
+    assert (note["total_amount_cents"], note["balance_amount_cents"]) == (1200, 1200)

@@ -92,6 +92,7 @@ def creditable_amounts(
     *,
     total_amount_cents: int,
     prepaid_credit_amount_cents: int = 0,
+    credit_notes_amount_cents: int = 0,
     paid_amount_cents: int = 0,
     credited_amount_cents: int = 0,
     refunded_amount_cents: int = 0,
@@ -100,9 +101,10 @@ def creditable_amounts(
     """How much more can be credited, refunded or offset on a finalized invoice.
 
     Rules (the ceiling is what the customer gave for the invoice: money due plus wallet
-    credits spent on it; coupons are a discount, never given back):
-    - ceiling = total_amount + prepaid_credit_amount; Σ of all credit notes (credit + refund +
-      offset, already issued ones included) never exceeds it;
+    credits and earlier credit note balances spent on it — its sub-total including taxes, as
+    Lago's fee-based creditable amount; coupons are a discount, never given back):
+    - ceiling = total_amount + prepaid_credit_amount + credit_notes_amount; Σ of all credit
+      notes (credit + refund + offset, already issued ones included) never exceeds it;
     - max_creditable = ceiling − already issued (credit back to a balance is always possible);
     - max_refundable ≤ money actually paid and not yet refunded (wallet credits are credited
       back, never refunded in cash — Lago);
@@ -111,6 +113,7 @@ def creditable_amounts(
     for name, value in (
         ("total_amount_cents", total_amount_cents),
         ("prepaid_credit_amount_cents", prepaid_credit_amount_cents),
+        ("credit_notes_amount_cents", credit_notes_amount_cents),
         ("paid_amount_cents", paid_amount_cents),
         ("credited_amount_cents", credited_amount_cents),
         ("refunded_amount_cents", refunded_amount_cents),
@@ -121,7 +124,8 @@ def creditable_amounts(
     if paid_amount_cents > total_amount_cents:
         raise InvalidCreditNote("paid more than the invoice total", field="paid_amount_cents")
     issued = credited_amount_cents + refunded_amount_cents + offset_amount_cents
-    creditable = max(0, total_amount_cents + prepaid_credit_amount_cents - issued)
+    given = total_amount_cents + prepaid_credit_amount_cents + credit_notes_amount_cents
+    creditable = max(0, given - issued)
     refundable = max(0, min(creditable, paid_amount_cents - refunded_amount_cents))
     unpaid = total_amount_cents - paid_amount_cents
     offsettable = max(0, min(creditable, unpaid - offset_amount_cents))

@@ -75,10 +75,12 @@ def creditable_invoice(
         invoice = uow.invoices.get(organization_id, invoice_id)
     if invoice is None or invoice.status not in ("finalized", "voided", "draft"):
         raise NotFound("invoice")
-    if (
-        invoice.status != INVOICE_FINALIZED
-        or invoice.total_amount_cents + (invoice.prepaid_credit_amount_cents) <= 0
-    ):
+    given = (  # what the customer gave for it: money, wallet credits, credit note balances
+        invoice.total_amount_cents
+        + invoice.prepaid_credit_amount_cents
+        + invoice.credit_notes_amount_cents
+    )
+    if invoice.status != INVOICE_FINALIZED or given <= 0:
         raise NotAllowed("invalid_type_or_status")
     return invoice
 
@@ -90,6 +92,7 @@ def maxima(uow: CreditNoteUnitOfWork, invoice: Invoice) -> CreditableAmounts:
     return creditable_amounts(
         total_amount_cents=invoice.total_amount_cents,
         prepaid_credit_amount_cents=invoice.prepaid_credit_amount_cents,
+        credit_notes_amount_cents=invoice.credit_notes_amount_cents,
         paid_amount_cents=paid,
         credited_amount_cents=sum(n.credit_amount_cents for n in notes),
         refunded_amount_cents=sum(n.refund_amount_cents for n in notes),
