@@ -246,15 +246,14 @@ class CustomerPortalView:
             PageRequest(1, MAX_SUBSCRIPTIONS),
             external_customer_id=external_customer_id,
         )
+        # defensive: the list is already filtered by customer
+        views = [v for v in page.items if v.customer.external_id == external_customer_id]
+        # One unit of work for every subscription's usage, reusing the plans just loaded.
+        usages = self._usage.current_usages([(v.customer, v.subscription, v.plan) for v in views])
         summaries = []
-        for view in page.items:
-            if view.customer.external_id != external_customer_id:
-                continue  # defensive: the list is already filtered by customer
-            try:
-                usage = self._usage.current_usage(
-                    organization_id, external_customer_id, view.subscription.external_id
-                )
-            except NotFound:
+        for view in views:
+            usage = usages.get(view.subscription.id)
+            if usage is None:
                 continue  # not started yet (pending) or ended in between
             lines = tuple(
                 ChargeLine(

@@ -47,12 +47,22 @@ from releve.domain.subscriptions import Subscription as DomainSubscription
 from releve.domain.taxes import compute_taxes
 from releve.domain.usage import UsageFacts
 from releve.services.billing_queries import InvoiceQueries
-from releve.services.billing_records import INVOICE_FINALIZED, Fee, Invoice, InvoiceSubscription
+from releve.services.billing_records import INVOICE_FINALIZED
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import MAX_PER_PAGE, Page, PageRequest
 from releve.services.ports import Clock, UnitOfWork, UnitOfWorkFactory
-from releve.services.records import SUBSCRIPTION_ACTIVE, UsageAggregate
+from releve.services.records import (
+    SUBSCRIPTION_ACTIVE,
+    Customer,
+    StoredPlan,
+    Subscription,
+    UsageAggregate,
+)
 from releve.services.subscriptions import customer_timezone, domain_subscription
+from releve.services.usage_past import (  # the API's names for past usage, re-exported
+    PastChargeUsage as PastChargeUsage,
+)
+from releve.services.usage_past import PastUsagePeriod, past_period
 from releve.services.usage_recording import domain_event, parse_bucket
 
 
@@ -125,36 +135,22 @@ class CurrentUsageService:
                 raise NotFound("subscription")
             stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
             assert stored is not None
-            tz = customer_timezone(uow, organization_id, customer)
-            domain = domain_subscription(subscription, stored.plan, tz)
-            assert domain is not None
-            period = domain.charge_period_containing(max(now, domain.start))
-            usage = usage_for_period(
-                uow,
-                organization_id,
-                subscription.id,
-                subscription.external_id,
-                domain,
-                stored.plan,
-                period,
-            )
-            currency = stored.plan.currency
-            charges = []
-            for charge in stored.plan.charges:
-                fees = price_charge(charge, usage.get(charge.id, {}), currency)
-                charges.append(
-                    ChargeUsage(charge, tuple(f for f in fees if f.kind is ChargeFeeKind.USAGE))
-                )
-            taxes = _taxes(uow, organization_id, charges, currency) if apply_taxes else 0
-        return CustomerUsage(
-            subscription_id=subscription.id,
-            period=period,
-            issuing_date=local_date(period.end, tz),
-            currency=currency,
-            charges=tuple(charges),
-            taxes_amount_cents=taxes,
-            facts=usage,
-        )
+            return _current(uow, customer, subscription, stored, now, apply_taxes)
+
+    def current_usages(
+        self, loaded: Sequence[tuple[Customer, Subscription, StoredPlan]]
+    ) -> dict[UUID, CustomerUsage]:
+        """subscription id → `current_usage` (same figures), for subscriptions already loaded
+        with their customer and plan (a page's list), in one unit of work: neither is read
+        again per subscription. Subscriptions that are not active are left out."""
+        now = self._clock.now()
+        with self._uow(read_only=True) as uow:
+            return {
+                subscription.id: _current(uow, customer, subscription, stored, now, True)
+                for customer, subscription, stored in loaded
+                if subscription.status == SUBSCRIPTION_ACTIVE
+                and subscription.customer_id == customer.id
+            }
 
     def past_usage(
         self,
@@ -211,7 +207,7 @@ class CurrentUsageService:
                         and f.fee_type == "charge"
                         and (billable_metric_code is None or f.item_code == billable_metric_code)
                     ]
-                    periods.append(_past_period(view.invoice, billed.link, fees, charges))
+                    periods.append(past_period(view.invoice, billed.link, fees, charges))
             if number >= found.total_pages:
                 break
             number += 1
@@ -221,74 +217,37 @@ class CurrentUsageService:
         return Page(periods[page.offset : page.offset + page.per_page], page, len(periods))
 
 
-@dataclass(frozen=True, slots=True)
-class PastChargeUsage:
-    """One charge's invoiced fees of a past period (one per filter / group), as stored."""
-
-    charge_id: UUID | None
-    charge: Charge | None  # None once the plan no longer has the charge
-    fees: tuple[Fee, ...]
-
-    @property
-    def units(self) -> Decimal:
-        return sum((f.units for f in self.fees), Decimal(0))
-
-    @property
-    def events_count(self) -> int:
-        return sum(f.events_count for f in self.fees)
-
-    @property
-    def amount_cents(self) -> int:
-        return sum(f.amount_cents for f in self.fees)
-
-
-@dataclass(frozen=True, slots=True)
-class PastUsagePeriod:
-    """One invoiced period of a subscription: the invoice, its billed period and charge fees."""
-
-    invoice: Invoice
-    link: InvoiceSubscription
-    charges: tuple[PastChargeUsage, ...]
-
-    @property
-    def from_datetime(self) -> datetime:
-        return self.link.charges_from_datetime or self.link.from_datetime or self.link.period_start
-
-    @property
-    def to_datetime(self) -> datetime:
-        return self.link.charges_to_datetime or self.link.to_datetime or self.link.boundary
-
-    @property
-    def amount_cents(self) -> int:
-        return sum(c.amount_cents for c in self.charges)
-
-    @property
-    def taxes_amount_cents(self) -> int:
-        return sum(f.taxes_amount_cents for c in self.charges for f in c.fees)
-
-    @property
-    def total_amount_cents(self) -> int:
-        return self.amount_cents + self.taxes_amount_cents
-
-
-def _past_period(
-    invoice: Invoice,
-    link: InvoiceSubscription,
-    fees: list[Fee],
-    charges: Mapping[UUID, Charge],
-) -> PastUsagePeriod:
-    by_charge: dict[UUID | None, list[Fee]] = {}
-    for fee in sorted(fees, key=lambda f: f.position):
-        by_charge.setdefault(fee.charge_id, []).append(fee)
-    return PastUsagePeriod(
-        invoice,
-        link,
-        tuple(
-            PastChargeUsage(
-                charge_id, None if charge_id is None else charges.get(charge_id), tuple(group)
-            )
-            for charge_id, group in by_charge.items()
-        ),
+def _current(
+    uow: UnitOfWork,
+    customer: Customer,
+    subscription: Subscription,
+    stored: StoredPlan,
+    now: datetime,
+    apply_taxes: bool,
+) -> CustomerUsage:
+    """One active subscription's usage of the charge period containing `now`, priced."""
+    organization_id = subscription.organization_id
+    tz = customer_timezone(uow, organization_id, customer)
+    domain = domain_subscription(subscription, stored.plan, tz)
+    assert domain is not None
+    period = domain.charge_period_containing(max(now, domain.start))
+    usage = usage_for_period(
+        uow, organization_id, subscription.id, subscription.external_id, domain, stored.plan, period
+    )
+    currency = stored.plan.currency
+    charges = []
+    for charge in stored.plan.charges:
+        fees = price_charge(charge, usage.get(charge.id, {}), currency)
+        charges.append(ChargeUsage(charge, tuple(f for f in fees if f.kind is ChargeFeeKind.USAGE)))
+    taxes = _taxes(uow, organization_id, charges, currency) if apply_taxes else 0
+    return CustomerUsage(
+        subscription_id=subscription.id,
+        period=period,
+        issuing_date=local_date(period.end, tz),
+        currency=currency,
+        charges=tuple(charges),
+        taxes_amount_cents=taxes,
+        facts=usage,
     )
 
 
