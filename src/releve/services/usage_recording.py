@@ -25,6 +25,7 @@ re-planned, and by `releve aggregates rebuild`.
 
 from __future__ import annotations
 
+import functools
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -63,7 +64,10 @@ def bucket_text(key: BucketKey) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65_536)
 def parse_bucket(text: str) -> BucketKey:
+    """Cached (BucketKey is immutable): a subscription has a handful of buckets, and current
+    usage and billing parse one per hourly row read."""
     index, group = json.loads(text)
     return BucketKey(index, tuple(group))
 
