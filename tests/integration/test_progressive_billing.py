@@ -131,6 +131,11 @@ def test_thresholds_issue_progressive_invoices_credited_at_period_end(
     assert period.total_amount_cents == 1200
     charge = next(f for f in march["fees"] if f["item"]["code"] == "units")
     assert charge["amount_cents"] == 16000
+    # Past usage lists March once (the period invoice), not once more per progressive invoice.
+    history = api.get("/api/v1/customers/cus_1/past_usage?external_subscription_id=sub_1")
+    assert history.status_code == 200, history.text
+    (march_usage,) = history.json()["usage_periods"]
+    assert march_usage["amount_cents"] == 16000
 
     # April: lifetime = 160.00 invoiced + April's usage; next point 250.00 → at 90 units.
     _units(api, clock, at(2024, 4, 3, 10), 89)
