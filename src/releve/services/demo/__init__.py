@@ -8,10 +8,19 @@ built through the same services as the API.
 - a dozen customers (`customers.py`) in EUR, USD, JPY and NZD, from Paris to Auckland, each
   subscribed (calendar or anniversary billing) about three months ago;
 - three months of usage (`usage_generator.py`, a seeded `random.Random`: the same seed gives
-  the same events), ingested in batches like `POST /events/batch`, so events are matched and
-  the usage aggregates are written as in production;
+  the same events), ingested through `EventService.ingest_batch` in bulk calls of up to
+  `PENDING_EVENTS` (the path of `releve events import`: one group commit, bulk insert and
+  aggregate upsert per call), so events are matched and aggregated as in production;
+- the business moments of `moments.py` — coupons, prepaid credits, a one-off invoice, credit
+  notes (by hand and on termination), a usage alert, progressive billing — at their own time,
+  and at the end a webhook endpoint, a budget, payments and a dashboard user;
 - billing runs as time goes by, and a last one at the clock's now: every past period has its
   invoice, issued on the day it was due.
+
+Why bulk calls: the seed used to send API-sized batches (100 events, one customer each), about
+400 transactions each loading plans and aggregates; on PostgreSQL the round trips dominated.
+Events are now held until the next billing day, moment or `PENDING_EVENTS`, whichever comes
+first, so every invoice and moment still sees exactly the events before it.
 
 The seed replays the past: its services (built by `build`, see `bootstrap.Container.demo`) run
 on a `ReplayClock` the seeder moves forward, so the organization, customers and subscriptions
@@ -29,57 +38,43 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any, Protocol
+from typing import Any
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from releve.services.billable_metrics import BillableMetricService
-from releve.services.billing import BillingService
-from releve.services.customers import CustomerService
 from releve.services.demo.catalog import METRICS, PLANS, localized_plan, plan_code
 from releve.services.demo.customers import CUSTOMERS, DemoCustomer
+from releve.services.demo.moments import (
+    EVALUATED,
+    SUBSCRIPTION_EXTRAS,
+    Finale,
+    Moment,
+    finale,
+    moments,
+    setup,
+)
+from releve.services.demo.ports import DemoServices, ReplayClock
 from releve.services.demo.usage_generator import generate_usage
-from releve.services.events import EventService
-from releve.services.organizations import OrganizationService
-from releve.services.plans import PlanService
 from releve.services.ports import Clock, CurrencyCatalog
-from releve.services.subscriptions import SubscriptionService
 
-__all__ = ["CUSTOMERS", "DEMO_ORGANIZATION", "METRICS", "PLANS", "DemoSeed", "DemoService"]
+__all__ = [
+    "CUSTOMERS",
+    "DEMO_ORGANIZATION",
+    "METRICS",
+    "PLANS",
+    "DemoSeed",
+    "DemoService",
+    "DemoServices",
+    "ReplayClock",
+]
 
 DEMO_ORGANIZATION = "Relevé Demo"
 UNMATCHED_SAMPLE = 3
-PENDING_EVENTS = 2_000  # events sent together, in batches of 100 per customer
+# Events sent in one bulk call (`ingest_batch` with a raised limit, as `events import` does):
+# one group commit per call, so a few large calls instead of hundreds of API-sized ones.
+PENDING_EVENTS = 5_000
 HISTORY_DAYS = 92  # "three months ago", give or take a few days per customer
-
-
-class DemoServices(Protocol):
-    """The services the seeder uses (a `bootstrap.Container` has them all)."""
-
-    @property
-    def organizations(self) -> OrganizationService: ...
-    @property
-    def billable_metrics(self) -> BillableMetricService: ...
-    @property
-    def customers(self) -> CustomerService: ...
-    @property
-    def plans(self) -> PlanService: ...
-    @property
-    def subscriptions(self) -> SubscriptionService: ...
-    @property
-    def events(self) -> EventService: ...
-    @property
-    def billing(self) -> BillingService: ...
-
-
-class ReplayClock:
-    """A clock the seeder sets: the past it replays, never beyond the real clock's now."""
-
-    def __init__(self, at: datetime) -> None:
-        self.at = at
-
-    def now(self) -> datetime:
-        return self.at
+Progress = Callable[[str, int, int], None]  # (what, done, total) story steps
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,6 +88,8 @@ class DemoSeed:
     plans: int = 0
     invoices: int = 0
     unmatched: int = 0
+    moments: int = 0
+    finale: Finale | None = None  # budget, payments and the dashboard user, at the clock's now
 
 
 def subscription_start(customer: DemoCustomer, index: int, now: datetime) -> datetime:
@@ -129,9 +126,17 @@ class DemoService:
         self._build = build
         self._currency = currency
 
-    def seed(self, *, api_key: str | None = None, scale: float = 1.0, seed: int = 7) -> DemoSeed:
+    def seed(
+        self,
+        *,
+        api_key: str | None = None,
+        scale: float = 1.0,
+        seed: int = 7,
+        progress: Progress | None = None,
+    ) -> DemoSeed:
         """Create the demo organization and its data; deterministic for a given `seed` and
-        clock. `scale` multiplies the volume of the chatty metrics (tests use a small one)."""
+        clock. `scale` multiplies the volume of the chatty metrics (tests use a small one).
+        `progress(what, done, total)` is called as the story advances (the CLI's bar)."""
         now = self._clock.now()
         rng = random.Random(seed)
         starts = [subscription_start(c, i, now) for i, c in enumerate(CUSTOMERS)]
@@ -149,14 +154,18 @@ class DemoService:
             services.plans.create(org, localized_plan(by_code[code], self._currency(code_currency)))
         for customer in CUSTOMERS:
             services.customers.upsert(org, customer.payload())
+        setup(services, org)
 
-        # The story, in order: each subscription starts, then events arrive at their own time.
-        story: list[tuple[datetime, int, Any]] = []
+        # The story, in order: each subscription starts, events arrive at their own time, and
+        # the business moments happen (kinds 0, 1, 2: at the same instant, in that order).
+        story: list[tuple[datetime, int, str, Any]] = []
         for index, (customer, start) in enumerate(zip(CUSTOMERS, starts, strict=True)):
-            story.append((start, 0, (index, customer)))
+            story.append((start, 0, customer.external_id, (index, customer)))
             for at, code, properties in generate_usage(customer, start, now, rng, scale):
-                story.append((at, 1, (customer.external_id, code, properties)))
-        story.sort(key=lambda item: (item[0], item[1], str(item[2][0])))
+                story.append((at, 1, customer.external_id, (code, properties)))
+        plot = moments({c.external_id: s for c, s in zip(CUSTOMERS, starts, strict=True)})
+        story += [(m.at, 2, m.label, m) for m in plot if m.at < now]
+        story.sort(key=lambda item: item[:3])
 
         invoices = 0
         total = 0
@@ -164,32 +173,33 @@ class DemoService:
         billing_days = billing_days_of(starts, now)
         billed_day = replay.at.date()
         sequence = 0
+        evaluated: dict[str, UUID] = {}
+        steps = len(story)
 
         def flush() -> None:
-            """Send the pending events, one customer per batch (a batch then loads one plan)."""
+            """Send the pending events in one bulk call, then evaluate usage thresholds and
+            alerts as the server's evaluator does after an ingest commit."""
             nonlocal total, batch
-            by_customer: dict[str, list[dict[str, Any]]] = {}
-            for payload in batch:
-                by_customer.setdefault(payload["external_subscription_id"], []).append(payload)
-            step = services.events.max_batch
-            for payloads in by_customer.values():
-                for first in range(0, len(payloads), step):
-                    chunk = payloads[first : first + step]
-                    total += services.events.ingest_batch(org, chunk).inserted
-            batch = []
+            if batch:
+                total += services.events.ingest_batch(org, batch, max_batch=len(batch)).inserted
+                batch = []
+            for subscription_id in evaluated.values():
+                services.progressive_billing.evaluate(org, subscription_id)
+                services.alerts.evaluate(org, subscription_id)
 
-        for at, kind, item in story:
+        for step, (at, kind, key, item) in enumerate(story):
             if at.date() != billed_day:  # a new (UTC) day: bill what fell due, if anything may
                 billed_day = at.date()
                 if billed_day in billing_days:
                     flush()
                     replay.at = datetime.combine(billed_day, time(0, 5), tzinfo=UTC)
                     invoices += len(services.billing.bill_due(replay.at).issued)
+                    if progress is not None:
+                        progress(f"Billing {billed_day:%d %b}", step, steps)
             if kind == 0:
-                flush()
                 index, customer = item
                 replay.at = max(replay.at, at)
-                services.subscriptions.create(
+                view = services.subscriptions.create(
                     org,
                     {
                         "external_customer_id": customer.external_id,
@@ -198,14 +208,23 @@ class DemoService:
                         "name": f"{customer.name} ({customer.vertical})",
                         "billing_time": customer.billing_time,
                         "subscription_at": at.isoformat(),
+                        **SUBSCRIPTION_EXTRAS.get(customer.external_id, {}),
                     },
                 )
+                if customer.external_id in EVALUATED:
+                    evaluated[customer.external_id] = view.subscription.id
                 continue
-            external_id, code, properties = item
+            if kind == 2:
+                flush()
+                replay.at = max(replay.at, at)
+                moment: Moment = item
+                moment.act(services, org)
+                continue
+            code, properties = item
             batch.append(
                 {
                     "transaction_id": f"demo_{sequence:06d}",
-                    "external_subscription_id": external_id,
+                    "external_subscription_id": key,
                     "code": code,
                     "timestamp": at.isoformat(),
                     "properties": properties,
@@ -215,6 +234,8 @@ class DemoService:
             replay.at = max(replay.at, at + timedelta(seconds=1))
             if len(batch) >= PENDING_EVENTS:
                 flush()
+                if progress is not None:
+                    progress(f"Events of {at:%d %b}", step, steps)
         replay.at = now
         batch += [
             {
@@ -228,6 +249,9 @@ class DemoService:
         ]
         flush()
         invoices += len(services.billing.bill_due(now).issued)
+        if progress is not None:
+            progress("Budget, payments, webhooks", steps, steps)
+        ending = finale(services, org)
         return DemoSeed(
             org,
             created.api_key,
@@ -238,4 +262,6 @@ class DemoService:
             plans=len(plans),
             invoices=invoices,
             unmatched=UNMATCHED_SAMPLE,
+            moments=sum(1 for m in plot if m.at < now),
+            finale=ending,
         )

@@ -7,6 +7,10 @@ Lago payloads the API takes.
 - cloud: API calls (a count per region), storage (GB, a time-weighted running total) and seats
   (a recurring unique count).
 
+Three metrics carry a carbon factor (`footprint_per_unit`, gCO2e per unit: kWh, API call, GB)
+for the portal's footprint page. The two cloud plans are `public`: the portal compares a cloud
+customer's own usage priced on the other one ("on Cloud Starter you would have paid…").
+
 Plans are written in EUR; `localized_plan` derives the same plan in another currency (scaled
 prices, a currency suffix on the code), since a subscription's plan bills in its customer's
 currency.
@@ -47,8 +51,9 @@ METRICS: tuple[dict[str, Any], ...] = (
         "aggregation_type": "increase_agg",
         "field_name": "reading",
         "filters": [{"key": "tariff", "values": ["peak", "off_peak"]}],
-        "footprint_per_unit": Decimal("0.052"),
-        "footprint_unit": "kgCO2e",
+        # Grid electricity, a rounded European average: 230 gCO2e per kWh.
+        "footprint_per_unit": Decimal("230"),
+        "footprint_unit": "gCO2e",
     },
     {
         "code": "peak_demand_kw",
@@ -61,6 +66,9 @@ METRICS: tuple[dict[str, Any], ...] = (
         "name": "API calls",
         "aggregation_type": "count_agg",
         "filters": [{"key": "region", "values": ["eu", "us", "ap"]}],
+        # 0.6 gCO2e per 1,000 calls (data-centre energy per request, rounded up).
+        "footprint_per_unit": Decimal("0.0006"),
+        "footprint_unit": "gCO2e",
     },
     {
         "code": "storage_gb",
@@ -69,8 +77,9 @@ METRICS: tuple[dict[str, Any], ...] = (
         "aggregation_type": "weighted_sum_agg",
         "field_name": "gb",
         "recurring": True,
-        "footprint_per_unit": Decimal("0.0021"),
-        "footprint_unit": "kgCO2e",
+        # A GB kept for a period, on replicated disks: 2.1 gCO2e.
+        "footprint_per_unit": Decimal("2.1"),
+        "footprint_unit": "gCO2e",
     },
     {
         "code": "seats",
@@ -175,6 +184,7 @@ PLANS: tuple[dict[str, Any], ...] = (
         "code": "cloud_pro",
         "description": "Cloud: tiered API calls, storage by volume, seats by packs of 5.",
         "interval": "monthly",
+        "public": True,
         "amount_cents": 4900,
         "amount_currency": "EUR",
         "minimum_commitment": {"amount_cents": 15000, "invoice_display_name": "Minimum spend"},
@@ -208,6 +218,7 @@ PLANS: tuple[dict[str, Any], ...] = (
         "code": "cloud_starter",
         "description": "Cloud: API calls priced per region, storage per GB, seats each.",
         "interval": "monthly",
+        "public": True,
         "amount_cents": 1900,
         "amount_currency": "EUR",
         "pay_in_advance": True,

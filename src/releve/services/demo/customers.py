@@ -30,6 +30,8 @@ class DemoCustomer:
             "timezone": self.timezone,
             "country": self.country,
             "email": f"billing@{self.external_id.replace('_', '-')}.example",
+            # B2B terms: invoices fall due 30 days after issue (the demo pays them then).
+            "net_payment_term": 30,
         }
 
 
