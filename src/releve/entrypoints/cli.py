@@ -364,21 +364,34 @@ def _demo(container: Container, if_empty: bool) -> None:
             saved["customer_external_id"],
         )
     else:
-        with console.status("Seeding the demo…"):
-            seed = container.demo.seed(api_key=os.environ.get("RELEVE_DEMO_API_KEY") or None)
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+        columns = (TextColumn("{task.description:<28}"), BarColumn(), TimeElapsedColumn())
+        with Progress(*columns, console=console, transient=True) as bar:
+            task = bar.add_task("Seeding the demo", total=None)
+
+            def advance(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            seed = container.demo.seed(
+                api_key=os.environ.get("RELEVE_DEMO_API_KEY") or None, progress=advance
+            )
         org_id, api_key, customer = (
             str(seed.organization_id),
             seed.api_key,
             seed.customer_external_id,
         )
+        saved = {"organization_id": org_id, "api_key": api_key, "customer_external_id": customer}
+        if seed.finale is not None and seed.finale.user_password is not None:
+            saved["user_email"] = seed.finale.user_email or ""
+            saved["user_password"] = seed.finale.user_password
         DEMO_FILE.parent.mkdir(parents=True, exist_ok=True)
-        DEMO_FILE.write_text(
-            json.dumps(
-                {"organization_id": org_id, "api_key": api_key, "customer_external_id": customer}
-            )
-        )
+        DEMO_FILE.write_text(json.dumps(saved))
         DEMO_FILE.chmod(0o600)  # a local demo secret: readable by its owner only
-        console.print(f"[green]seeded[/green] {seed.events} events")
+        console.print(
+            f"[green]seeded[/green] {seed.events} events, {seed.invoices} invoices, "
+            f"{seed.moments} business moments"
+        )
     from uuid import UUID
 
     token = container.portal.issue_token(UUID(org_id), customer)
@@ -386,6 +399,8 @@ def _demo(container: Container, if_empty: bool) -> None:
     typer.echo(f"API docs:      {settings.public_url}/docs")
     typer.echo(f"Demo API key:  {api_key}")
     typer.echo(f"Portal link:   {settings.public_url}/portal/{token}")
+    if saved.get("user_password"):  # the demo's dashboard user (email and password sign-in)
+        typer.echo(f"Dashboard:     {saved['user_email']} / {saved['user_password']}")
 
 
 @aggregates_app.command("rebuild")

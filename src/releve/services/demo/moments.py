@@ -75,7 +75,9 @@ PROGRESSIVE_THRESHOLDS: dict[str, Any] = {
 }
 # Subscription fields beyond the plan, by external id.
 SUBSCRIPTION_EXTRAS: dict[str, dict[str, Any]] = {}
-EVALUATED = ("auckland_dairy", "brooklyn_bakery")  # usage threshold, usage alert
+# Subscriptions the seeder evaluates after each ingest (thresholds and alerts), as the server's
+# evaluator thread would: Brooklyn's usage alert (and Auckland's threshold, once it is back).
+EVALUATED = ("brooklyn_bakery",)
 
 Act = Callable[[DemoServices, UUID], None]
 
@@ -294,7 +296,7 @@ def moments(starts: dict[str, datetime]) -> list[Moment]:
 def _nice_budget(spend_cents: int) -> int:
     """A round budget (two significant digits, rounded up) that `spend_cents` is 80–90 % of."""
     target = -(-spend_cents * 10 // 9)
-    step = 10 ** max(len(str(target)) - 2, 0)
+    step: int = 10 ** max(len(str(target)) - 2, 0)
     return -(-target // step) * step
 
 
