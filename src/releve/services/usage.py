@@ -195,6 +195,7 @@ class CurrentUsageService:
                 PageRequest(number, MAX_PER_PAGE),
                 external_customer_id=external_customer_id,
                 status=INVOICE_FINALIZED,
+                invoice_type="subscription",  # progressive invoices bill part of a period
             )
             for view in found.items:
                 for billed in view.subscriptions:
