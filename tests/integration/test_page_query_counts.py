@@ -8,11 +8,17 @@ statements one request sends (a SQLAlchemy `before_cursor_execute` listener), ne
 Two organizations are billed for March 2024 at once: one with 3 customers (3 invoices), one
 with 12 (12 invoices); each customer has its own subscription, so customers, subscriptions and
 invoices all grow together. The lists of both must cost the same number of statements.
+
+The last test reports (prints, never asserts) render times and statements of the main pages on
+the demo data, for the record of issue 5 (pages under 300 ms on the demo).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import re
+import statistics
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -25,6 +31,7 @@ from fastapi.testclient import TestClient
 
 from releve.bootstrap import Container
 from releve.entrypoints.api.app import create_app
+from releve.services.usage_reading import one_reading
 from tests.integration.support import FakeClock
 from tests.integration.web_support import sign_in
 
@@ -161,3 +168,71 @@ def test_dashboard_invoices_list_costs_the_same_statements_for_3_or_12_invoices(
             assert all(f"Customer {n}" in page for n in range(size))
             counts[size] = _statements(container, client, "/invoices")
     assert counts[SMALL] == counts[LARGE] <= BOUND, counts
+
+
+def test_one_reading_reads_a_subscriptions_current_usage_once_per_page(
+    container: Container, billed: dict[int, tuple[UUID, str]]
+) -> None:
+    """The portal's sections (summary, budget, wallets) each ask for current usage; inside
+    `one_reading()` the aggregates are read once and every section gets the same figures."""
+    org, _ = billed[SMALL]
+    usage = container.usage
+
+    def read() -> tuple[int, int]:
+        with counting(container.engine) as counter:
+            total = usage.current_usage(org, "c1", "s1").total_amount_cents
+        return total, counter.count
+
+    outside = [read(), read()]
+    assert outside[0] == outside[1] and outside[0][1] > 0  # no reading kept outside a block
+    with one_reading():
+        first, again = read(), read()
+    assert first == outside[0]
+    assert again == (first[0], 0)  # the same figures, no statement
+    assert read() == outside[0]  # nothing outlives the block
+
+
+DEMO_SCALE = 0.15  # as tests/integration/test_demo.py: the real catalog, fewer chatty events
+INVOICE_LINK = re.compile(r'href="(/(?:portal/[^"/]+/)?invoices/[0-9a-f-]{36})"')
+
+
+def test_report_page_render_times_and_statements_on_the_demo(
+    container: Container,
+    client: TestClient,
+    capsys: pytest.CaptureFixture[str],
+    record_property: Callable[[str, object], None],
+) -> None:
+    """A report, not a check: median render time (5 requests, wall clock of this machine, so
+    it varies with load) and statements per page on the demo; only the status is asserted."""
+    seed = container.demo.seed(scale=DEMO_SCALE)
+    sign_in(client, seed.api_key)
+    portal = "/portal/" + container.portal.issue_token(
+        seed.organization_id, seed.customer_external_id
+    )
+    paths = {
+        "dashboard overview": "/",
+        "customer page": f"/customers/{seed.customer_external_id}",
+        "invoices list": "/invoices",
+        "plans": "/plans",
+        "portal home": portal,
+    }
+    invoice = INVOICE_LINK.search(client.get("/invoices").text)
+    portal_invoice = INVOICE_LINK.search(client.get(portal).text)
+    assert invoice and portal_invoice, "the demo has invoices on both sides"
+    paths["invoice detail"] = invoice.group(1)
+    paths["portal invoice"] = portal_invoice.group(1)
+    lines = [f"page render times on the demo (scale {DEMO_SCALE}, {seed.invoices} invoices):"]
+    for name, path in paths.items():
+        client.get(path)  # warm-up
+        times = []
+        for _ in range(5):
+            with counting(container.engine) as counter:
+                started = time.perf_counter()
+                response = client.get(path)
+                times.append((time.perf_counter() - started) * 1000)
+            assert response.status_code == 200, (name, response.text[:300])
+        median = statistics.median(times)
+        record_property(name, f"{median:.0f} ms, {counter.count} statements")
+        lines.append(f"  {name:<20} {median:6.1f} ms  {counter.count:3d} statements")
+    with capsys.disabled():
+        print("\n" + "\n".join(lines))

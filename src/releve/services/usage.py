@@ -63,6 +63,7 @@ from releve.services.usage_past import (  # the API's names for past usage, re-e
     PastChargeUsage as PastChargeUsage,
 )
 from releve.services.usage_past import PastUsagePeriod, past_period
+from releve.services.usage_reading import page_reading
 from releve.services.usage_recording import domain_event, parse_bucket
 
 
@@ -121,6 +122,10 @@ class CurrentUsageService:
     ) -> CustomerUsage:
         """Usage and amounts of the current period so far (404 unless the customer's active
         subscription)."""
+        reading = page_reading()
+        key = (organization_id, external_customer_id, external_subscription_id)
+        if apply_taxes and reading is not None and key in reading:
+            return reading[key]
         now = self._clock.now()
         with self._uow(read_only=True) as uow:
             customer = uow.customers.get(organization_id, external_customer_id)
@@ -135,7 +140,10 @@ class CurrentUsageService:
                 raise NotFound("subscription")
             stored = uow.plans.get_by_id(organization_id, subscription.plan_id)
             assert stored is not None
-            return _current(uow, customer, subscription, stored, now, apply_taxes)
+            usage = _current(uow, customer, subscription, stored, now, apply_taxes)
+        if apply_taxes and reading is not None:
+            reading[key] = usage
+        return usage
 
     def current_usages(
         self, loaded: Sequence[tuple[Customer, Subscription, StoredPlan]]
@@ -143,14 +151,24 @@ class CurrentUsageService:
         """subscription id → `current_usage` (same figures), for subscriptions already loaded
         with their customer and plan (a page's list), in one unit of work: neither is read
         again per subscription. Subscriptions that are not active are left out."""
+        reading = page_reading()
         now = self._clock.now()
+        found: dict[UUID, CustomerUsage] = {}
         with self._uow(read_only=True) as uow:
-            return {
-                subscription.id: _current(uow, customer, subscription, stored, now, True)
-                for customer, subscription, stored in loaded
-                if subscription.status == SUBSCRIPTION_ACTIVE
-                and subscription.customer_id == customer.id
-            }
+            for customer, subscription, stored in loaded:
+                if (
+                    subscription.status != SUBSCRIPTION_ACTIVE
+                    or subscription.customer_id != customer.id
+                ):
+                    continue
+                key = (subscription.organization_id, customer.external_id, subscription.external_id)
+                usage = reading.get(key) if reading is not None else None
+                if usage is None:
+                    usage = _current(uow, customer, subscription, stored, now, True)
+                    if reading is not None:
+                        reading[key] = usage
+                found[subscription.id] = usage
+        return found
 
     def past_usage(
         self,

@@ -30,6 +30,7 @@ from releve.services.records import (
     SUBSCRIPTION_TERMINATED,
     Customer,
 )
+from releve.services.usage_reading import one_reading
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 25
@@ -263,7 +264,8 @@ def customer_page(
 def customer_detail(
     request: Request, external_id: str, session: SessionDep, c: ContainerDep
 ) -> Response:
-    return customer_page(request, session, c, find_customer(c, session, external_id))
+    with one_reading():  # every section shows the same reading of usage (read once)
+        return customer_page(request, session, c, find_customer(c, session, external_id))
 
 
 @router.post("/customers/{external_id}/portal-link")

@@ -47,6 +47,7 @@ from releve.services.portal_view import (
 )
 from releve.services.ports import EventFilter
 from releve.services.records import Customer, Organization
+from releve.services.usage_reading import one_reading
 
 router = APIRouter(include_in_schema=False)
 WINDOW_DAYS = 30
@@ -147,7 +148,8 @@ def portal_page(
         return verified
     customer, organization = verified
     fmt = _formatter(request, customer, organization)
-    return _page(request, c, token, customer, organization, fmt, sub, metric, page, budget)
+    with one_reading():  # every section shows the same reading of usage (read once)
+        return _page(request, c, token, customer, organization, fmt, sub, metric, page, budget)
 
 
 def _page(
