@@ -157,6 +157,18 @@ def test_fees_api_list_costs_the_same_statements_for_3_or_12_invoices(
     assert counts[SMALL] == counts[LARGE] <= BOUND, counts
 
 
+def test_subscriptions_api_list_costs_the_same_statements_for_3_or_12_subscriptions(
+    container: Container, client: TestClient, billed: dict[int, tuple[UUID, str]]
+) -> None:
+    counts = {}
+    for size, (_, key) in billed.items():
+        client.headers["Authorization"] = f"Bearer {key}"
+        listed = client.get("/api/v1/subscriptions").json()["subscriptions"]
+        assert sorted(s["external_id"] for s in listed) == sorted(f"s{n}" for n in range(size))
+        counts[size] = _statements(container, client, "/api/v1/subscriptions")
+    assert counts[SMALL] == counts[LARGE] <= BOUND, counts
+
+
 def test_dashboard_invoices_list_costs_the_same_statements_for_3_or_12_invoices(
     container: Container, billed: dict[int, tuple[UUID, str]]
 ) -> None:

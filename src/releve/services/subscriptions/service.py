@@ -33,7 +33,11 @@ from releve.services.subscriptions.creation import (
     start_subscription,
 )
 from releve.services.subscriptions.termination import terminate_in
-from releve.services.subscriptions.views import SubscriptionView, subscription_view
+from releve.services.subscriptions.views import (
+    SubscriptionView,
+    subscription_view,
+    subscription_views,
+)
 from releve.services.transactions import retry_on_conflict
 from releve.services.usage_recording import UsageRecorder
 from releve.services.validation import Errors, check_required_string
@@ -115,7 +119,7 @@ class SubscriptionService:
             items, total = uow.subscriptions.list(
                 organization_id, SubscriptionFilter(wanted, customer_id, plan_id), page
             )
-            return Page([self.view(uow, s) for s in items], page, total)
+            return Page(subscription_views(uow, organization_id, items, self._clock), page, total)
 
     # --- writes ------------------------------------------------------------------------------
 

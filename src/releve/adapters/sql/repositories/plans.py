@@ -137,6 +137,22 @@ class SqlPlanRepository:
         ).first()
         return self._load([row])[0] if row else None
 
+    def by_ids(self, organization_id: UUID, plan_ids: Collection[UUID]) -> dict[UUID, StoredPlan]:
+        """id → any plan (children and deleted ones included), loaded together (`_load`)."""
+        ids = sorted(set(plan_ids))
+        found: dict[UUID, StoredPlan] = {}
+        for start in range(0, len(ids), 500):
+            rows = self._c.execute(
+                plans.select().where(
+                    plans.c.organization_id == organization_id,
+                    plans.c.id.in_(ids[start : start + 500]),
+                )
+            ).all()
+            found.update(
+                (row.id, stored) for row, stored in zip(rows, self._load(rows), strict=True)
+            )
+        return found
+
     def codes_by_ids(self, organization_id: UUID, plan_ids: Collection[UUID]) -> dict[UUID, str]:
         """id → code of any plan (children and deleted ones included), one query per 500 ids:
         what an invoice shows of a plan, without loading its charges, filters and metrics."""
