@@ -40,6 +40,7 @@ from releve.domain.metering import BillableMetric as DomainMetric
 from releve.domain.periods import parse_timezone
 from releve.domain.plans import Plan
 from releve.domain.usage import Event
+from releve.services import event_errors
 from releve.services.ports import UnitOfWork, UnitOfWorkFactory
 from releve.services.records import (
     EVENT_MATCHED,
@@ -179,10 +180,15 @@ class UsageRecorder:
         """Match new events (setting their status, reason and subscription) and add the
         matched ones to the aggregates. Call before or after inserting them, same transaction."""
         context = _Context(uow, organization_id)
+        unmatched = []
         for event, outcome in self._match_and_aggregate(context, events):
             event.status = outcome.status
             event.unmatched_reason = outcome.reason
             event.subscription_id = outcome.subscription.id if outcome.subscription else None
+            if outcome.subscription is None:
+                unmatched.append(event)
+        if unmatched:  # `event.error` webhooks, in this transaction (nothing on the matched path)
+            event_errors.report(uow, organization_id, unmatched)
 
     def _match_and_aggregate(
         self, context: _Context, events: Sequence[StoredEvent]
