@@ -261,7 +261,7 @@ def test_public_plans_footprints_alerts_webhooks_and_a_user(
     assert {"cloud_pro", "cloud_starter"} <= public
     assert {r.code: r.footprint_per_unit for r in metrics} == {
         "energy_kwh": Decimal(230),
-        "api_calls": Decimal("0.0006"),
+        "api_calls": Decimal("0.002"),
         "storage_gb": Decimal("2.1"),
     }
     assert _count(engine, tables_alerts.subscription_alerts, org) == 1

@@ -19,8 +19,9 @@ built through the same services as the API.
 
 Why bulk calls: the seed used to send API-sized batches (100 events, one customer each), about
 400 transactions each loading plans and aggregates; on PostgreSQL the round trips dominated.
-Events are now held until the next billing day, moment or `PENDING_EVENTS`, whichever comes
-first, so every invoice and moment still sees exactly the events before it.
+Events are now held until the next billing day or `PENDING_EVENTS`, whichever comes first, so
+every invoice still sees exactly the events before it (no moment reads pending usage; usage
+alerts are evaluated at each flush, every few days, as a busy evaluator would).
 
 The seed replays the past: its services (built by `build`, see `bootstrap.Container.demo`) run
 on a `ReplayClock` the seeder moves forward, so the organization, customers and subscriptions
@@ -214,8 +215,7 @@ class DemoService:
                 if customer.external_id in EVALUATED:
                     evaluated[customer.external_id] = view.subscription.id
                 continue
-            if kind == 2:
-                flush()
+            if kind == 2:  # no moment reads pending usage: they stay pending
                 replay.at = max(replay.at, at)
                 moment: Moment = item
                 moment.act(services, org)

@@ -66,8 +66,8 @@ METRICS: tuple[dict[str, Any], ...] = (
         "name": "API calls",
         "aggregation_type": "count_agg",
         "filters": [{"key": "region", "values": ["eu", "us", "ap"]}],
-        # 0.6 gCO2e per 1,000 calls (data-centre energy per request, rounded up).
-        "footprint_per_unit": Decimal("0.0006"),
+        # 2 gCO2e per 1,000 calls (data-centre energy and network per request, rounded up).
+        "footprint_per_unit": Decimal("0.002"),
         "footprint_unit": "gCO2e",
     },
     {
