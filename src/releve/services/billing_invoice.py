@@ -17,8 +17,9 @@ from uuid import UUID
 from releve.domain.billing import period_invoice
 from releve.domain.billing.charge_fees import ChargeFeeKind
 from releve.domain.billing.period_invoice import AssembledInvoice, InvoiceKind
-from releve.domain.fee_lines import FeeType
-from releve.domain.money import minor_to_major
+from releve.domain.fee_lines import FeeLine, FeeType
+from releve.domain.invoicing import FeeBreakdown, InvoiceTotals
+from releve.domain.money import Currency, minor_to_major
 from releve.domain.plans import Plan
 from releve.services.billing_records import (
     INVOICE_DRAFT,
@@ -106,31 +107,15 @@ def build_rows(
     totals = assembled.totals
     currency = totals.currency
     invoice_id = invoice_id or uuid.uuid4()
-    invoice = Invoice(
-        id=invoice_id,
+    invoice = invoice_row(
+        invoice_id=invoice_id,
         organization_id=organization.id,
         customer_id=subscription.customer_id,
         invoice_type="subscription",
-        status=INVOICE_DRAFT,
-        payment_status=totals.payment_status.value,
-        currency=currency.code,
+        totals=totals,
         issuing_date=issuing_date,
-        payment_due_date=issuing_date + timedelta(days=net_payment_term),
         net_payment_term=net_payment_term,
-        fees_amount_cents=totals.fees_amount_cents,
-        coupons_amount_cents=totals.coupons_amount_cents,
-        progressive_billing_credit_amount_cents=totals.progressive_billing_credit_amount_cents,
-        sub_total_excluding_taxes_amount_cents=totals.sub_total_excluding_taxes_amount_cents,
-        taxes_amount_cents=totals.taxes_amount_cents,
-        sub_total_including_taxes_amount_cents=totals.sub_total_including_taxes_amount_cents,
-        credit_notes_amount_cents=totals.credit_notes_amount_cents,
-        prepaid_credit_amount_cents=totals.prepaid_credit_amount_cents,
-        prepaid_granted_credit_amount_cents=totals.prepaid_granted_credit_amount_cents,
-        prepaid_purchased_credit_amount_cents=totals.prepaid_purchased_credit_amount_cents,
-        total_amount_cents=totals.total_amount_cents,
-        taxes_rate=totals.taxes_rate,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
     fees: list[Fee] = []
     usage_fee_of_charge: dict[str, UUID] = {}
@@ -168,7 +153,6 @@ def build_rows(
             if line.precise_amount is not None
             else minor_to_major(line.amount_cents, currency)
         )
-        names = {t.code: t for t in line.taxes}
         fees.append(
             Fee(
                 id=fee_id,
@@ -178,21 +162,8 @@ def build_rows(
                 fee_type=line.fee_type.value,
                 **_item(assembled_fee, plan, subscription),
                 filter_invoice_display_name=filter_name,
-                amount_cents=line.amount_cents,
-                amount_currency=currency.code,
                 precise_amount=precise,
-                progressive_billing_credit_amount_cents=breakdown.progressive_billing_credit_amount_cents,
-                coupons_amount_cents=breakdown.coupons_amount_cents,
-                sub_total_excluding_taxes_amount_cents=breakdown.sub_total_excluding_taxes_amount_cents,
-                taxes_amount_cents=breakdown.taxes_amount_cents,
-                # Exact tax of this fee's base in major units (the cents above are its share of
-                # the invoice tax, rounded once per rate).
-                taxes_precise_amount=minor_to_major(1, currency)
-                * Decimal(breakdown.sub_total_excluding_taxes_amount_cents)
-                * breakdown.taxes_rate
-                / Decimal(100),
-                taxes_rate=breakdown.taxes_rate,
-                total_amount_cents=breakdown.sub_total_including_taxes_amount_cents,
+                **fee_amounts(breakdown, line, currency),
                 units=units,
                 total_aggregated_units=units,
                 events_count=events_count,
@@ -209,34 +180,10 @@ def build_rows(
                 amount_details=dict(assembled_fee.amount_details),
                 grouped_by=grouped_by,
                 filter_values=filter_values,
-                applied_taxes=[
-                    {
-                        "tax_code": code,
-                        "tax_name": names[code].name,
-                        "tax_rate": names[code].rate,
-                        "amount_cents": cents,
-                    }
-                    for code, cents in breakdown.taxes.items()
-                ],
                 pay_in_advance=line.fee_type is FeeType.SUBSCRIPTION and plan.pay_in_advance,
             )
         )
-    applied = tuple(
-        AppliedTax(
-            id=uuid.uuid4(),
-            organization_id=organization.id,
-            invoice_id=invoice_id,
-            position=position,
-            tax_code=t.tax_code,
-            tax_name=t.tax_name,
-            tax_rate=t.tax_rate,
-            amount_cents=t.amount_cents,
-            base_amount_cents=t.base_amount_cents,
-            created_at=now,
-            tax_id=taxes[t.tax_code].id if t.tax_code in taxes else None,
-        )
-        for position, t in enumerate(totals.applied_taxes)
-    )
+    applied = applied_tax_rows(organization.id, invoice_id, totals, taxes, now)
     charges = assembled.charges_period
     link = InvoiceSubscription(
         invoice_id=invoice_id,
@@ -253,3 +200,107 @@ def build_rows(
         charges_to_datetime=charges.end if charges is not None else None,
     )
     return InvoiceRows(invoice, link, tuple(fees), applied)
+
+
+def invoice_row(
+    *,
+    invoice_id: UUID,
+    organization_id: UUID,
+    customer_id: UUID,
+    invoice_type: str,
+    totals: InvoiceTotals,
+    issuing_date: date,
+    net_payment_term: int,
+    now: datetime,
+) -> Invoice:
+    """A draft invoice row carrying every amount of `totals`.
+
+    Subscription and one-off invoices store the same columns from the same domain totals; one
+    builder keeps them from drifting apart. Stored as a draft: fees can only be added to a
+    draft (0003); finalization sets status, number and dates afterwards.
+    """
+    return Invoice(
+        id=invoice_id,
+        organization_id=organization_id,
+        customer_id=customer_id,
+        invoice_type=invoice_type,
+        status=INVOICE_DRAFT,
+        payment_status=totals.payment_status.value,
+        currency=totals.currency.code,
+        issuing_date=issuing_date,
+        payment_due_date=issuing_date + timedelta(days=net_payment_term),
+        net_payment_term=net_payment_term,
+        fees_amount_cents=totals.fees_amount_cents,
+        coupons_amount_cents=totals.coupons_amount_cents,
+        progressive_billing_credit_amount_cents=totals.progressive_billing_credit_amount_cents,
+        sub_total_excluding_taxes_amount_cents=totals.sub_total_excluding_taxes_amount_cents,
+        taxes_amount_cents=totals.taxes_amount_cents,
+        sub_total_including_taxes_amount_cents=totals.sub_total_including_taxes_amount_cents,
+        credit_notes_amount_cents=totals.credit_notes_amount_cents,
+        prepaid_credit_amount_cents=totals.prepaid_credit_amount_cents,
+        prepaid_granted_credit_amount_cents=totals.prepaid_granted_credit_amount_cents,
+        prepaid_purchased_credit_amount_cents=totals.prepaid_purchased_credit_amount_cents,
+        total_amount_cents=totals.total_amount_cents,
+        taxes_rate=totals.taxes_rate,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def fee_amounts(b: FeeBreakdown, line: FeeLine, currency: Currency) -> dict[str, Any]:
+    """The amount and tax columns of a fee row (keyword arguments of `Fee`), from its domain
+    breakdown: every kind of invoice stores a fee's amounts the same way, so they are read from
+    the breakdown in one place."""
+    names = {t.code: t for t in line.taxes}
+    return {
+        "amount_cents": line.amount_cents,
+        "amount_currency": currency.code,
+        "progressive_billing_credit_amount_cents": b.progressive_billing_credit_amount_cents,
+        "coupons_amount_cents": b.coupons_amount_cents,
+        "sub_total_excluding_taxes_amount_cents": b.sub_total_excluding_taxes_amount_cents,
+        "taxes_amount_cents": b.taxes_amount_cents,
+        # Exact tax of this fee's base in major units (the cents above are its share of the
+        # invoice tax, rounded once per rate).
+        "taxes_precise_amount": minor_to_major(1, currency)
+        * Decimal(b.sub_total_excluding_taxes_amount_cents)
+        * b.taxes_rate
+        / Decimal(100),
+        "taxes_rate": b.taxes_rate,
+        "total_amount_cents": b.sub_total_including_taxes_amount_cents,
+        "applied_taxes": [
+            {
+                "tax_code": code,
+                "tax_name": names[code].name,
+                "tax_rate": names[code].rate,
+                "amount_cents": cents,
+            }
+            for code, cents in b.taxes.items()
+        ],
+    }
+
+
+def applied_tax_rows(
+    organization_id: UUID,
+    invoice_id: UUID,
+    totals: InvoiceTotals,
+    taxes: dict[str, Tax],
+    now: datetime,
+) -> tuple[AppliedTax, ...]:
+    """The invoice's applied-tax rows, one per tax of `totals`, linked to the tax record when it
+    still exists: shared by every kind of invoice so they store taxes alike."""
+    return tuple(
+        AppliedTax(
+            id=uuid.uuid4(),
+            organization_id=organization_id,
+            invoice_id=invoice_id,
+            position=position,
+            tax_code=t.tax_code,
+            tax_name=t.tax_name,
+            tax_rate=t.tax_rate,
+            amount_cents=t.amount_cents,
+            base_amount_cents=t.base_amount_cents,
+            created_at=now,
+            tax_id=taxes[t.tax_code].id if t.tax_code in taxes else None,
+        )
+        for position, t in enumerate(totals.applied_taxes)
+    )

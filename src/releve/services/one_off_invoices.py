@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime, timedelta
+from datetime import datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import UUID
@@ -31,13 +31,16 @@ from releve.domain.invoicing import (
 from releve.domain.money import Currency, minor_to_major
 from releve.domain.periods import local_date
 from releve.services import webhooks
-from releve.services.billing_invoice import invoice_number
+from releve.services.billing_invoice import (
+    applied_tax_rows,
+    fee_amounts,
+    invoice_number,
+    invoice_row,
+)
 from releve.services.billing_queries import InvoiceQueries, InvoiceView
 from releve.services.billing_records import (
     INVOICE_CLOSED,
-    INVOICE_DRAFT,
     INVOICE_FINALIZED,
-    AppliedTax,
     Fee,
     Invoice,
 )
@@ -184,7 +187,12 @@ def create(
             totals = compute_invoice_totals(lines, currency, finalizing=True)
             invoice = _invoice(organization, customer, uow, totals, now)
             fees = _fees(invoice, inputs, add_ons, lines, totals, now)
-            uow.invoices.add(invoice, [], fees, _applied_taxes(invoice, totals, taxes_by_code, now))
+            uow.invoices.add(
+                invoice,
+                [],
+                fees,
+                applied_tax_rows(invoice.organization_id, invoice.id, totals, taxes_by_code, now),
+            )
             uow.add_ons.add_fees(
                 [
                     AddOnFee(f.id, organization_id, invoice.id, a.id, item["description"])
@@ -254,31 +262,15 @@ def _invoice(
         else organization.net_payment_term
     )
     issuing_date = local_date(now, customer_timezone(uow, organization.id, customer))
-    return Invoice(
-        id=uuid.uuid4(),
+    return invoice_row(
+        invoice_id=uuid.uuid4(),
         organization_id=organization.id,
         customer_id=customer.id,
         invoice_type="one_off",
-        status=INVOICE_DRAFT,
-        payment_status=totals.payment_status.value,
-        currency=totals.currency.code,
+        totals=totals,
         issuing_date=issuing_date,
-        payment_due_date=issuing_date + timedelta(days=term),
         net_payment_term=term,
-        fees_amount_cents=totals.fees_amount_cents,
-        coupons_amount_cents=totals.coupons_amount_cents,
-        progressive_billing_credit_amount_cents=totals.progressive_billing_credit_amount_cents,
-        sub_total_excluding_taxes_amount_cents=totals.sub_total_excluding_taxes_amount_cents,
-        taxes_amount_cents=totals.taxes_amount_cents,
-        sub_total_including_taxes_amount_cents=totals.sub_total_including_taxes_amount_cents,
-        credit_notes_amount_cents=totals.credit_notes_amount_cents,
-        prepaid_credit_amount_cents=totals.prepaid_credit_amount_cents,
-        prepaid_granted_credit_amount_cents=totals.prepaid_granted_credit_amount_cents,
-        prepaid_purchased_credit_amount_cents=totals.prepaid_purchased_credit_amount_cents,
-        total_amount_cents=totals.total_amount_cents,
-        taxes_rate=totals.taxes_rate,
-        created_at=now,
-        updated_at=now,
+        now=now,
     )
 
 
@@ -293,10 +285,8 @@ def _fees(
     currency = totals.currency
     fees = []
     for position, (item, add_on, line) in enumerate(zip(inputs, add_ons, lines, strict=True)):
-        b = totals.fee(line.id)
         assert line.precise_amount is not None and line.units is not None
         unit = line.precise_amount / line.units if line.units else None
-        names = {t.code: t for t in line.taxes}
         fees.append(
             Fee(
                 id=uuid.uuid4(),
@@ -309,19 +299,9 @@ def _fees(
                 item_name=add_on.name,
                 item_id=str(add_on.id),
                 invoice_display_name=item["invoice_display_name"] or add_on.invoice_display_name,
-                amount_cents=line.amount_cents,
-                amount_currency=currency.code,
                 precise_amount=line.precise_amount,
-                progressive_billing_credit_amount_cents=0,
-                coupons_amount_cents=b.coupons_amount_cents,
-                sub_total_excluding_taxes_amount_cents=b.sub_total_excluding_taxes_amount_cents,
-                taxes_amount_cents=b.taxes_amount_cents,
-                taxes_precise_amount=minor_to_major(1, currency)
-                * Decimal(b.sub_total_excluding_taxes_amount_cents)
-                * b.taxes_rate
-                / Decimal(100),
-                taxes_rate=b.taxes_rate,
-                total_amount_cents=b.sub_total_including_taxes_amount_cents,
+                # No deductions on a one-off invoice: its progressive credit is always 0.
+                **fee_amounts(totals.fee(line.id), line, currency),
                 units=line.units,
                 total_aggregated_units=line.units,
                 events_count=0,
@@ -334,36 +314,6 @@ def _fees(
                 ),
                 payment_status=invoice.payment_status,
                 created_at=now,
-                applied_taxes=[
-                    {
-                        "tax_code": code,
-                        "tax_name": names[code].name,
-                        "tax_rate": names[code].rate,
-                        "amount_cents": cents,
-                    }
-                    for code, cents in b.taxes.items()
-                ],
             )
         )
     return fees
-
-
-def _applied_taxes(
-    invoice: Invoice, totals: InvoiceTotals, taxes: dict[str, Tax], now: datetime
-) -> list[AppliedTax]:
-    return [
-        AppliedTax(
-            id=uuid.uuid4(),
-            organization_id=invoice.organization_id,
-            invoice_id=invoice.id,
-            position=position,
-            tax_code=t.tax_code,
-            tax_name=t.tax_name,
-            tax_rate=t.tax_rate,
-            amount_cents=t.amount_cents,
-            base_amount_cents=t.base_amount_cents,
-            created_at=now,
-            tax_id=taxes[t.tax_code].id if t.tax_code in taxes else None,
-        )
-        for position, t in enumerate(totals.applied_taxes)
-    ]
