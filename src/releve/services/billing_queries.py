@@ -43,6 +43,7 @@ from releve.services.credit_note_records import (
     credit_note_credits_for,
 )
 from releve.services.errors import NotFound, ValidationFailed
+from releve.services.list_filters import customer_filter, iso_date
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock
 from releve.services.records import Customer, Organization, Subscription
@@ -108,16 +109,6 @@ class FeeView:
         return next(
             (f.id for f in self.invoice.fees if f.true_up_parent_fee_id == self.fee.id), None
         )
-
-
-def _date(errors: Errors, field: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.add(field, "invalid_date")
-        return None
 
 
 def parse_id(value: str, resource: str) -> UUID:
@@ -217,17 +208,16 @@ class InvoiceQueries:
             errors.add("payment_status", "value_is_invalid")
         if invoice_type is not None and invoice_type not in INVOICE_TYPES:
             errors.add("invoice_type", "value_is_invalid")
-        start = _date(errors, "issuing_date_from", issuing_date_from)
-        end = _date(errors, "issuing_date_to", issuing_date_to)
+        start = iso_date(errors, "issuing_date_from", issuing_date_from)
+        end = iso_date(errors, "issuing_date_to", issuing_date_to)
         if errors:
             raise ValidationFailed(errors.details)
         with self._uow(read_only=True) as uow:
-            customer_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    return Page([], page, 0)
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                return Page([], page, 0)
             filters = InvoiceFilter(
                 statuses=(status,) if status else VISIBLE_STATUSES,
                 customer_id=customer_id,
@@ -328,12 +318,11 @@ class InvoiceQueries:
             # Only pay-in-advance fees come from one event; period invoices have none yet.
             return Page([], page, 0)
         with self._uow(read_only=True) as uow:
-            customer_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    return Page([], page, 0)
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                return Page([], page, 0)
             filters = FeeFilter(
                 invoice_statuses=VISIBLE_STATUSES,
                 fee_type=fee_type,

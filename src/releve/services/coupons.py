@@ -41,6 +41,7 @@ from releve.services.coupon_records import (
     CouponUnitOfWorkFactory,
 )
 from releve.services.errors import NotFound, StoreConflict, ValidationFailed
+from releve.services.list_filters import customer_filter
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock, CurrencyCatalog, UnitOfWork, UnitOfWorkFactory
 from releve.services.records import Customer
@@ -324,12 +325,11 @@ class CouponService:
         if status is not None and status not in (ACTIVE, TERMINATED):
             raise ValidationFailed.one("status", "value_is_invalid")
         with self._uow(read_only=True) as uow:
-            customer_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    return Page([], page, 0)
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                return Page([], page, 0)
             filters = AppliedCouponFilter(customer_id, status, coupon_codes)
             items, total = uow.coupons.list_applied(organization_id, filters, page)
             return Page(self._views(uow, organization_id, items), page, total)

@@ -14,7 +14,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
@@ -39,6 +39,7 @@ from releve.services.credit_note_records import (
     CreditNoteUnitOfWorkFactory,
 )
 from releve.services.errors import NotFound, ValidationFailed
+from releve.services.list_filters import customer_filter, iso_date
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock, UnitOfWork
 from releve.services.records import Customer, Subscription
@@ -131,16 +132,6 @@ class CreditNoteEstimate:
         return min(self.amounts.total_amount_cents, limit)
 
 
-def _date(errors: Errors, field: str, value: str | None) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        errors.add(field, "invalid_date")
-        return None
-
-
 def _text(errors: Errors, field: str, value: Any) -> str | None:
     if value is not None and not isinstance(value, str):
         errors.add(field, "value_is_invalid")
@@ -206,8 +197,8 @@ class CreditNoteService:
         refund_status: str | None = None,
     ) -> Page[CreditNoteView]:
         errors = Errors()
-        start = _date(errors, "issuing_date_from", issuing_date_from)
-        end = _date(errors, "issuing_date_to", issuing_date_to)
+        start = iso_date(errors, "issuing_date_from", issuing_date_from)
+        end = iso_date(errors, "issuing_date_to", issuing_date_to)
         if reason is not None and reason not in REASONS:
             errors.add("reason", "value_is_invalid")
         if credit_status is not None and credit_status not in CREDIT_STATUSES:
@@ -217,12 +208,11 @@ class CreditNoteService:
         if errors:
             raise ValidationFailed(errors.details)
         with self._uow(read_only=True) as uow:
-            customer_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    return Page([], page, 0)
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                return Page([], page, 0)
             filters = CreditNoteFilter(
                 customer_id=customer_id,
                 invoice_number=invoice_number,

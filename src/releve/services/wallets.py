@@ -28,6 +28,7 @@ from releve.services import webhooks
 from releve.services.billing_queries import parse_id
 from releve.services.billing_records import Invoice
 from releve.services.errors import NotFound, StoreConflict, ValidationFailed
+from releve.services.list_filters import customer_filter
 from releve.services.pagination import Page, PageRequest
 from releve.services.ports import Clock, CurrencyCatalog, UnitOfWork
 from releve.services.records import Customer
@@ -347,11 +348,10 @@ class WalletService:
         self, organization_id: UUID, page: PageRequest, *, external_customer_id: str | None = None
     ) -> Page[WalletView]:
         with self._uow(read_only=True) as uow:
-            customer_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    raise NotFound("customer")
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                raise NotFound("customer")
             items, total = uow.wallets.list_wallets(organization_id, customer_id, page)
             return Page(wallet_views(uow, self._usage, items, self._clock.now()), page, total)

@@ -9,6 +9,7 @@ from typing import Any
 from uuid import UUID
 
 from releve.services.errors import NotFound, ValidationFailed
+from releve.services.list_filters import customer_filter
 from releve.services.pagination import Page, PageRequest
 from releve.services.plans import unnamed_currency
 from releve.services.ports import (
@@ -105,12 +106,12 @@ class SubscriptionService:
         if bad:
             raise ValidationFailed.one("status", "value_is_invalid")
         with self._uow(read_only=True) as uow:
-            customer_id = plan_id = None
-            if external_customer_id is not None:
-                customer = uow.customers.get(organization_id, external_customer_id)
-                if customer is None:
-                    return Page([], page, 0)
-                customer_id = customer.id
+            known, customer_id = customer_filter(
+                uow.customers, organization_id, external_customer_id
+            )
+            if not known:
+                return Page([], page, 0)
+            plan_id = None
             if plan_code is not None:
                 stored = uow.plans.get(organization_id, plan_code)
                 if stored is None:
