@@ -11,9 +11,9 @@ it, and numbers stay gapless. A failing tick is logged and the next one runs as 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from typing import TYPE_CHECKING
+
+from releve.entrypoints import daemon
 
 if TYPE_CHECKING:
     from releve.bootstrap import Container
@@ -25,17 +25,7 @@ INTERVAL_ENV = "RELEVE_SCHEDULER_INTERVAL"
 
 def interval_from_env() -> float:
     """The tick interval in seconds; a missing, non-numeric or non-positive value → 60."""
-    raw = os.environ.get(INTERVAL_ENV)
-    if not raw:
-        return DEFAULT_INTERVAL_SECONDS
-    try:
-        value = float(raw)
-    except ValueError:
-        log.warning(
-            "%s=%r is not a number; using %s s", INTERVAL_ENV, raw, DEFAULT_INTERVAL_SECONDS
-        )
-        return DEFAULT_INTERVAL_SECONDS
-    return value if value > 0 else DEFAULT_INTERVAL_SECONDS
+    return daemon.interval_from_env(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS)
 
 
 def tick(container: Container) -> None:
@@ -66,24 +56,16 @@ def tick(container: Container) -> None:
         log.info("scheduler: %d budget alert(s) recorded", alerts)
 
 
-class BillingScheduler:
+class BillingScheduler(daemon.DaemonLoop):
     """Start with `start()`, stop with `stop()` (waits for the current tick to end)."""
 
     def __init__(self, container: Container, interval: float | None = None) -> None:
-        self._container = container
-        self.interval = interval if interval is not None else interval_from_env()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="releve-billing", daemon=True)
+        def run_round() -> bool:
+            tick(container)
+            return True  # a tick always waits `interval` before the next one
 
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            tick(self._container)
-            self._stop.wait(self.interval)
+        super().__init__(
+            "releve-billing",
+            run_round,
+            interval if interval is not None else interval_from_env(),
+        )

@@ -9,11 +9,9 @@ endpoint (at-least-once if a process dies mid-send). A failing round is logged; 
 from __future__ import annotations
 
 import logging
-import os
-import threading
 from typing import TYPE_CHECKING, Any
 
-from releve.entrypoints import webhook_objects
+from releve.entrypoints import daemon, webhook_objects
 from releve.services.webhook_delivery import DeliveryRun
 from releve.services.webhook_ports import Webhook
 
@@ -28,15 +26,7 @@ ROUND_LIMIT = 100
 
 def interval_from_env() -> float:
     """The interval in seconds; a missing, non-numeric or non-positive value → 5."""
-    raw = os.environ.get(INTERVAL_ENV)
-    try:
-        value = float(raw) if raw else DEFAULT_INTERVAL_SECONDS
-    except ValueError:
-        log.warning(
-            "%s=%r is not a number; using %s s", INTERVAL_ENV, raw, DEFAULT_INTERVAL_SECONDS
-        )
-        return DEFAULT_INTERVAL_SECONDS
-    return value if value > 0 else DEFAULT_INTERVAL_SECONDS
+    return daemon.interval_from_env(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS)
 
 
 def deliver_once(container: Container, limit: int = ROUND_LIMIT) -> DeliveryRun:
@@ -53,36 +43,29 @@ def deliver_once(container: Container, limit: int = ROUND_LIMIT) -> DeliveryRun:
     return container.webhooks.deliver_due(render, limit=limit)
 
 
-class WebhookLoop:
+class WebhookLoop(daemon.DaemonLoop):
     """Start with `start()`, stop with `stop()` (waits for the current round to end)."""
 
     def __init__(self, container: Container, interval: float | None = None) -> None:
-        self._container = container
-        self.interval = interval if interval is not None else interval_from_env()
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="releve-webhooks", daemon=True)
+        super().__init__(
+            "releve-webhooks",
+            lambda: _deliver_round(container),
+            interval if interval is not None else interval_from_env(),
+        )
 
-    def start(self) -> None:
-        self._thread.start()
 
-    def stop(self, timeout: float = 30.0) -> None:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-
-    def _loop(self) -> None:
-        while not self._stop.is_set():
-            try:
-                run = deliver_once(self._container)
-            except Exception:
-                log.exception("webhooks: delivery round failed")
-                run = DeliveryRun()
-            if run.attempted:
-                log.info(
-                    "webhooks: %d delivered, %d to retry, %d failed",
-                    len(run.succeeded),
-                    len(run.retrying),
-                    len(run.failed),
-                )
-            if run.attempted < ROUND_LIMIT:  # a full round: more may be due, go on at once
-                self._stop.wait(self.interval)
+def _deliver_round(container: Container) -> bool:
+    """One logged delivery round; False after a full round (more may be due: go on at once)."""
+    try:
+        run = deliver_once(container)
+    except Exception:
+        log.exception("webhooks: delivery round failed")
+        run = DeliveryRun()
+    if run.attempted:
+        log.info(
+            "webhooks: %d delivered, %d to retry, %d failed",
+            len(run.succeeded),
+            len(run.retrying),
+            len(run.failed),
+        )
+    return run.attempted < ROUND_LIMIT
