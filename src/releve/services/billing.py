@@ -92,6 +92,8 @@ def period_key(domain: DomainSubscription, kind: InvoiceKind, at: datetime) -> d
     the kind, the unique key of that invoice."""
     if kind is InvoiceKind.START:
         return domain.start
+    if kind is InvoiceKind.ADJUSTMENT:
+        return at  # when the late usage it settles was written
     if kind is InvoiceKind.PERIOD_END:
         charges = domain.charge_period_ending(at)
         if charges is not None:
@@ -139,6 +141,16 @@ class BillingService:
                 except Exception as exc:
                     log.exception("billing: %s of %s at %s failed", kind.value, candidate.id, when)
                     run.errors.append(f"{candidate.id} {kind.value} {when.isoformat()}: {exc}")
+        # Late usage of terminated subscriptions: no next invoice can carry its adjustments, so
+        # a standalone ADJUSTMENT invoice, keyed by when that usage was written (late_adjustments).
+        with self._uow(read_only=True) as uow:
+            late = cast(AdjustmentUnitOfWork, uow).adjustments.terminated_with_new_usage(moment)
+        for subscription, written in late:
+            try:
+                self._issue_one(subscription, InvoiceKind.ADJUSTMENT, written, run)
+            except Exception as exc:
+                log.exception("billing: late adjustments of %s failed", subscription.id)
+                run.errors.append(f"{subscription.id} adjustment {written.isoformat()}: {exc}")
         # Drafts whose grace period is over (including the ones just issued): refreshed, then
         # finalized, each in its own unit of work.
         run.finalized = self._lifecycle.finalize_due(moment, run.errors)

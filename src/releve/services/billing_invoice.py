@@ -36,6 +36,8 @@ INVOICING_REASONS = {
     InvoiceKind.TRIAL_END: "subscription_trial_ended",
     InvoiceKind.TERMINATION: "subscription_terminating",
     InvoiceKind.UPGRADE: "subscription_terminating",
+    # Relevé's own reason (Lago has no such invoice): late usage of a terminated subscription.
+    InvoiceKind.ADJUSTMENT: "late_usage_adjustment",
 }
 
 

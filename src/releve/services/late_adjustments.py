@@ -12,8 +12,12 @@ finalized invoices, plus the credits of earlier negative adjustments (`late_adju
 Settlement, when the subscription's next period-end / termination / upgrade invoice is issued:
 positive differences become `adjustment` lines of that invoice (`billing_pricing`), negative
 ones a credit note on the original invoice whose credit that invoice then consumes
-(`late_settlement`). Draft invoices are not "finalized": late events in a draft period simply
-count when the draft is refreshed or finalized.
+(`late_settlement`). A terminated subscription has no next invoice: the billing run issues a
+standalone `ADJUSTMENT` invoice (invoice_type `subscription`, invoicing_reason
+`late_usage_adjustment`) carrying the positive lines and crediting the negative ones, once per
+new late usage (`AdjustmentRepository.terminated_with_new_usage`). Draft invoices are not
+"finalized": late events in a draft period simply count when the draft is refreshed or
+finalized.
 
 A period is left alone (logged, shown as `blocked` by `pending_adjustments`) when its plan was
 edited after the invoice was finalized, or a fee names a charge or filter the plan no longer
@@ -49,7 +53,12 @@ from releve.services.records import StoredPlan, Subscription
 log = logging.getLogger(__name__)
 
 # Invoices that settle adjustments: the subscription's next invoice that bills usage.
-SETTLING_KINDS = (InvoiceKind.PERIOD_END, InvoiceKind.TERMINATION, InvoiceKind.UPGRADE)
+SETTLING_KINDS = (
+    InvoiceKind.PERIOD_END,
+    InvoiceKind.TERMINATION,
+    InvoiceKind.UPGRADE,
+    InvoiceKind.ADJUSTMENT,
+)
 
 
 class PlanChanged(Exception):

@@ -17,6 +17,7 @@ from uuid import UUID
 
 from releve.services.billing_ports import BillingUnitOfWork
 from releve.services.billing_records import Fee
+from releve.services.records import Subscription
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +65,13 @@ class AdjustmentRepository(Protocol):
     def invoiced_fees(self, period: FinalizedPeriod) -> list[Fee]:
         """The original invoice's charge fees of the subscription, then every `adjustment`
         fee of that period on a finalized invoice."""
+        ...
+
+    def terminated_with_new_usage(self, at: datetime) -> list[tuple[Subscription, datetime]]:
+        """Terminated (by `at`) subscriptions, already invoiced, whose usage aggregates were
+        written after their newest invoice link and no later than `at`, with no draft invoice
+        (a draft still counts late usage when finalized): each with the newest aggregate
+        `updated_at`, the key of the `ADJUSTMENT` invoice that settles that usage."""
         ...
 
     def credits(self, period: FinalizedPeriod) -> list[LateCredit]: ...

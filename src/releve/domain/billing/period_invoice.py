@@ -17,6 +17,9 @@
   no fee (it was prepaid; `plan_change` computes the credit for unused days).
 - ``UPGRADE`` (the old subscription at the change): as termination, but the change day belongs
   to the new plan (`proration.split_at_day`), so no day is billed twice.
+- ``ADJUSTMENT`` (a terminated subscription's late usage, `at` = when that usage was last
+  written): no fee of its own, only the `adjustments` lines — there is no next invoice to carry
+  them.
 
 Only arrears charges appear: pay-in-advance charges are billed event by event. A charge bucket
 with 0 units and 0 amount creates no fee (Lago). A subscription fee due on the invoice is shown
@@ -65,6 +68,7 @@ class InvoiceKind(enum.Enum):
     TRIAL_END = "trial_end"
     TERMINATION = "termination"
     UPGRADE = "upgrade"
+    ADJUSTMENT = "adjustment"
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,6 +116,8 @@ class _Plan:
 
 def _what_to_bill(sub: Subscription, kind: InvoiceKind, at: datetime) -> _Plan:
     plan, tz = sub.plan, sub.tz
+    if kind is InvoiceKind.ADJUSTMENT:
+        return _Plan()  # only the late-event adjustment lines
     if kind is InvoiceKind.START:
         first = sub.fee_period(sub.start)
         due = plan.pay_in_advance and sub.trial_ends_at <= first.start

@@ -9,16 +9,18 @@ matched later by a rematch keep their ingestion time but rewrite the aggregates)
 from __future__ import annotations
 
 from collections.abc import Collection
+from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
 
 from releve.adapters.sql.repositories.base import to_record, to_row
-from releve.adapters.sql.tables import events, usage_aggregates
+from releve.adapters.sql.tables import events, subscriptions, usage_aggregates
 from releve.adapters.sql.tables_adjustments import late_adjustment_credits as credits
 from releve.adapters.sql.tables_billing import fees, invoice_subscriptions, invoices
-from releve.services.billing_records import INVOICE_FINALIZED, Fee
+from releve.services.billing_records import INVOICE_DRAFT, INVOICE_FINALIZED, Fee
 from releve.services.late_records import FinalizedPeriod, LateCredit
+from releve.services.records import SUBSCRIPTION_TERMINATED, Subscription
 
 _links = invoice_subscriptions
 
@@ -105,6 +107,45 @@ class SqlAdjustmentRepository:
         )
         found = [to_record(Fee, r) for r in self._c.execute(original.order_by(fees.c.position))]
         return found + [to_record(Fee, r) for r in self._c.execute(adjusted)]
+
+    def terminated_with_new_usage(self, at: datetime) -> list[tuple[Subscription, datetime]]:
+        subs = subscriptions.c
+        newest_usage = (
+            sa.select(sa.func.max(usage_aggregates.c.updated_at))
+            .where(
+                usage_aggregates.c.organization_id == subs.organization_id,
+                usage_aggregates.c.subscription_id == subs.id,
+            )
+            .scalar_subquery()
+        )
+        newest_link = (
+            sa.select(sa.func.max(_links.c.created_at))
+            .where(_links.c.subscription_id == subs.id)
+            .scalar_subquery()
+        )
+        draft = (
+            sa.select(_links.c.invoice_id)
+            .join(invoices, invoices.c.id == _links.c.invoice_id)
+            .where(_links.c.subscription_id == subs.id, invoices.c.status == INVOICE_DRAFT)
+            .exists()
+        )
+        rows = self._c.execute(
+            sa.select(subscriptions, newest_usage.label("usage_version"))
+            .where(
+                subs.status == SUBSCRIPTION_TERMINATED,
+                subs.terminated_at <= at,
+                newest_usage > newest_link,
+                newest_usage <= at,
+                ~draft,
+            )
+            .order_by(subs.organization_id, subs.id)
+        )
+        found = []
+        for row in rows:
+            values = dict(row._mapping)
+            version = values.pop("usage_version")
+            found.append((Subscription(**values), version))
+        return found
 
     def credits(self, period: FinalizedPeriod) -> list[LateCredit]:
         rows = self._c.execute(
