@@ -149,14 +149,31 @@ def load_usage(
     try:
         repository = SqlUsageAggregateRepository(conn)
 
+        days: dict[AggregateKey, tuple[Aggregator[Any], AggregateState[Any]]] = {}
+
         def flush() -> int:
             rows = [
                 UsageAggregate(key, agg.dump_state(state), state.events_count)
                 for key, (agg, state) in states.items()
             ]
             repository.upsert(organization_id, rows, now)
+            # The per-local-day rollup (customers are in UTC: days start at UTC midnight), as
+            # `UsageRecorder._roll_up` keeps it: the merge of the day's hourly states.
+            for key, (agg, state) in states.items():
+                at = key.hour_start.replace(hour=0)
+                day = AggregateKey(key.subscription_id, key.charge_id, key.bucket, at)
+                known = days.get(day)
+                days[day] = (agg, state if known is None else agg.merge(known[1], state))
             states.clear()
             return len(rows)
+
+        def flush_days() -> None:
+            rows = [
+                UsageAggregate(key, agg.dump_state(state), state.events_count)
+                for key, (agg, state) in days.items()
+            ]
+            repository.upsert_daily(organization_id, rows, now)
+            days.clear()
 
         for chunk_start in range(0, events, CHUNK):
             n = min(CHUNK, events - chunk_start)
@@ -201,6 +218,8 @@ def load_usage(
                 if hour != current_hour:
                     if states:
                         aggregate_rows += flush()
+                    if days and current_hour is not None and hour // 24 != current_hour // 24:
+                        flush_days()
                     current_hour = hour
                 hour_start = _EPOCH + timedelta(microseconds=hour * _HOUR_US)
                 wanted = charges[target.plan_id, code]
@@ -227,6 +246,8 @@ def load_usage(
                     copy.write("".join(lines))
             if states and chunk_start + n >= events:
                 aggregate_rows += flush()
+            if days and chunk_start + n >= events:
+                flush_days()
             transaction.commit()
     finally:
         conn.close()

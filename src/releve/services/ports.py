@@ -23,6 +23,7 @@ from releve.services.records import (
     Organization,
     StoredEvent,
     StoredPlan,
+    StoredState,
     Subscription,
     Tax,
     UsageAggregate,
@@ -272,8 +273,34 @@ class UsageAggregateRepository(Protocol):
         """Insert or overwrite these states (ON CONFLICT DO UPDATE)."""
         ...
 
+    def load_daily(
+        self, organization_id: UUID, keys: Collection[AggregateKey]
+    ) -> dict[AggregateKey, UsageAggregate]:
+        """`load` for the per-local-day rollup (`hour_start` of a key is the day's start)."""
+        ...
+
+    def upsert_daily(
+        self, organization_id: UUID, aggregates: Sequence[UsageAggregate], at: datetime
+    ) -> None:
+        """`upsert` for the per-local-day rollup."""
+        ...
+
     def delete(self, organization_id: UUID, subscription_id: UUID, since: datetime | None) -> None:
-        """Drop a subscription's aggregates (those of hours ≥ `since` when given)."""
+        """Drop a subscription's hourly and daily aggregates (those starting ≥ `since` when
+        given: a local day start, so no daily row keeps hours that were dropped)."""
+        ...
+
+    def read_states(
+        self,
+        organization_id: UUID,
+        subscription_id: UUID,
+        *,
+        hours: Sequence[tuple[datetime, datetime]],
+        days: Sequence[tuple[datetime, datetime]],
+        charge_ids: Collection[UUID] | None = None,
+    ) -> list[StoredState]:
+        """Hourly rows whose hour starts in one of `hours` ([start, end) ranges) and daily rows
+        whose day starts in one of `days`, of these charges when given; state as JSON text."""
         ...
 
     def for_subscription(

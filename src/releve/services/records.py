@@ -231,3 +231,15 @@ class UsageAggregate:
     key: AggregateKey
     state: dict[str, Any]
     events_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StoredState:
+    """One hourly or daily row as the usage reader wants it: the state still as its stored JSON
+    text (decoded, and cached by text, by the reader), `start` the hour or the local day."""
+
+    charge_id: UUID
+    bucket: str
+    start: datetime
+    state: str
+    events_count: int

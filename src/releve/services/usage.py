@@ -26,7 +26,6 @@ events, amounts, taxes as invoiced), newest first.
 
 from __future__ import annotations
 
-import bisect
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
@@ -34,7 +33,7 @@ from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
-from releve.domain.aggregations import AggregateState, aggregator_for, event_values
+from releve.domain.aggregations import aggregator_for, event_values
 from releve.domain.billing.charge_fees import ChargeFee, ChargeFeeKind, price_charge
 from releve.domain.charge_models.percentage import needs_event_values
 from releve.domain.charge_models.properties import ChargeModel, PercentageProperties
@@ -55,6 +54,7 @@ from releve.services.records import (
     SUBSCRIPTION_ACTIVE,
     Customer,
     StoredPlan,
+    StoredState,
     Subscription,
     UsageAggregate,
 )
@@ -64,7 +64,9 @@ from releve.services.usage_past import (  # the API's names for past usage, re-e
 )
 from releve.services.usage_past import PastUsagePeriod, past_period
 from releve.services.usage_reading import page_reading
-from releve.services.usage_recording import domain_event, parse_bucket
+from releve.services.usage_recording import domain_event
+from releve.services.usage_states import load as load_state
+from releve.services.usage_states import read_states, usage_by_bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,36 +286,35 @@ def usage_for_period(
     """The one way to read usage: charge id → bucket → usage facts of `period` (half-open: a
     charge period, or its start up to a termination), for `charges` (default: all the plan's).
 
-    Current usage and billing both call this. This period's hours are read for every charge;
-    earlier hours only for charges that carry state over (recurring metrics, increase_agg), so
-    reads stay proportional to the period for everything else; the raw events only for
-    percentage charges that need each event's value.
+    Current usage and billing both call this. This period's states are read for every charge
+    (whole local days from the daily rollup, edge days by the hour: `usage_states`); earlier
+    ones only for charges that carry state over (recurring metrics, increase_agg); the raw
+    events only for percentage charges that need each event's value.
     """
     wanted = list(plan.charges if charges is None else charges)
     if not wanted:
         return {}
     carrying = [UUID(c.id) for c in wanted if aggregator_for(c.metric).uses_carried]
-    states = uow.usage_aggregates.for_subscription(
+    starts = _earlier_period_starts(domain, period) if carrying else []
+    states = read_states(
+        uow,
         organization_id,
         subscription_id,
-        period.end,
-        since=period.start,
-        charge_ids=None if charges is None else [UUID(c.id) for c in wanted],
+        domain.tz,
+        period,
+        None if charges is None else [UUID(c.id) for c in wanted],
+        carrying,
+        starts,
     )
-    if carrying:
-        states = (
-            uow.usage_aggregates.for_subscription(
-                organization_id, subscription_id, period.start, charge_ids=carrying
-            )
-            + states
-        )
-    starts = _earlier_period_starts(domain, period) if carrying else []
-    by_charge: dict[UUID, list[UsageAggregate]] = {}
-    for aggregate in states:
-        by_charge.setdefault(aggregate.key.charge_id, []).append(aggregate)
+    by_charge: dict[UUID, list[StoredState]] = {}
+    for row in states:
+        by_charge.setdefault(row.charge_id, []).append(row)
     usage: dict[str, Mapping[BucketKey, UsageFacts]] = {}
     for charge in wanted:
-        buckets = _usage_by_bucket(charge, by_charge.get(UUID(charge.id), []), period, starts)
+        aggregator = aggregator_for(charge.metric)
+        rows = by_charge.get(UUID(charge.id), [])
+        loaded = ((r.bucket, r.start, load_state(aggregator, r.state)) for r in rows)
+        buckets = usage_by_bucket(aggregator, loaded, period, starts)
         if _needs_event_values(charge):
             buckets = _with_event_values(
                 uow, organization_id, external_id, subscription_id, charge, period, buckets
@@ -338,30 +339,10 @@ def _usage_by_bucket(
     period: Period,
     earlier_starts: list[datetime],
 ) -> dict[BucketKey, UsageFacts]:
+    """`usage_by_bucket` of hourly aggregates already read (plan comparison)."""
     aggregator = aggregator_for(charge.metric)
-    current: dict[BucketKey, AggregateState[Any]] = {}
-    past: dict[BucketKey, dict[int, AggregateState[Any]]] = {}
-    for aggregate in aggregates:
-        key = parse_bucket(aggregate.key.bucket)
-        state = aggregator.load_state(aggregate.state)
-        hour = aggregate.key.hour_start
-        if hour >= period.start:
-            known = current.get(key)
-            current[key] = state if known is None else aggregator.merge(known, state)
-        elif aggregator.uses_carried:
-            index = bisect.bisect_right(earlier_starts, hour) - 1
-            slots = past.setdefault(key, {})
-            known = slots.get(index)
-            slots[index] = state if known is None else aggregator.merge(known, state)
-    usage = {}
-    for key in current.keys() | past.keys():
-        carried = None
-        for index in sorted(past.get(key, {})):
-            carried = aggregator.carry_over(past[key][index], carried)
-        usage[key] = aggregator.result(
-            current.get(key) or aggregator.init(), period.start, period.end, carried
-        )
-    return usage
+    loaded = ((a.key.bucket, a.key.hour_start, aggregator.load_state(a.state)) for a in aggregates)
+    return usage_by_bucket(aggregator, loaded, period, earlier_starts)
 
 
 def _needs_event_values(charge: Charge) -> bool:

@@ -18,6 +18,12 @@ Set-based, in the caller's transaction: the batch's events are grouped in memory
 existing states of those keys are loaded in one query (after an advisory lock per subscription
 on PostgreSQL), merged with `Aggregator.merge`, and written back in one upsert.
 
+Daily rollup: the same fresh states are also merged per (subscription, charge, bucket, LOCAL
+day of the hour, same zone) into `usage_daily_aggregates`, in the same transaction (one more
+load and upsert per group), so a daily state is always the merge of its day's hourly states
+(`merge` is associative and commutative: exact for every aggregation type). Readers take whole
+days from it and only the partial edge days from the hours.
+
 `rematch` recomputes one external id from the raw log (delete the aggregates, re-read the events
 in chunks, re-match, re-aggregate): used when a subscription is created, upgraded, terminated or
 re-planned, and by `releve aggregates rebuild`.
@@ -37,7 +43,7 @@ from releve.domain.aggregations import AggregateState, Aggregator, aggregator_fo
 from releve.domain.errors import DomainError
 from releve.domain.filters import BucketKey, bucket_of
 from releve.domain.metering import BillableMetric as DomainMetric
-from releve.domain.periods import parse_timezone
+from releve.domain.periods import local_date, local_midnight, parse_timezone
 from releve.domain.plans import Plan
 from releve.domain.usage import Event
 from releve.services import event_errors
@@ -77,6 +83,11 @@ def local_hour(moment: datetime, tz: tzinfo) -> datetime:
     """Start (in UTC) of the hour containing `moment` on the wall clock of `tz`."""
     local = moment.astimezone(tz)
     return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+def local_day(hour: datetime, tz: tzinfo) -> datetime:
+    """Start (in UTC) of the local day of `tz` containing the hour starting at `hour`."""
+    return local_midnight(local_date(hour, tz), tz)
 
 
 def domain_event(event: StoredEvent) -> Event:
@@ -251,7 +262,43 @@ class UsageRecorder:
             if stored is not None:
                 state = aggregator.merge(aggregator.load_state(stored.state), state)
             merged.append(UsageAggregate(key, aggregator.dump_state(state), state.events_count))
-        uow.usage_aggregates.upsert(org, merged, self._now())
+        now = self._now()
+        uow.usage_aggregates.upsert(org, merged, now)
+        self._roll_up(context, subscriptions, fresh, aggregators, now)
+
+    @staticmethod
+    def _roll_up(
+        context: _Context,
+        subscriptions: dict[UUID, Subscription],
+        fresh: dict[AggregateKey, AggregateState[Any]],
+        aggregators: dict[AggregateKey, Aggregator[Any]],
+        now: datetime,
+    ) -> None:
+        """Add this group's fresh hourly states to their local days' rollup rows."""
+        zones = {s.id: context.zones[s.customer_id] for s in subscriptions.values()}
+        days: dict[AggregateKey, AggregateState[Any]] = {}
+        day_aggregators: dict[AggregateKey, Aggregator[Any]] = {}
+        starts: dict[tuple[UUID, datetime], datetime] = {}
+        for key, state in fresh.items():
+            at = starts.get((key.subscription_id, key.hour_start))
+            if at is None:
+                at = local_day(key.hour_start, zones[key.subscription_id])
+                starts[key.subscription_id, key.hour_start] = at
+            day = AggregateKey(key.subscription_id, key.charge_id, key.bucket, at)
+            aggregator = aggregators[key]
+            known = days.get(day)
+            days[day] = state if known is None else aggregator.merge(known, state)
+            day_aggregators[day] = aggregator
+        uow, org = context.uow, context.organization_id
+        existing = uow.usage_aggregates.load_daily(org, list(days))
+        rows = []
+        for day, state in days.items():
+            aggregator = day_aggregators[day]
+            stored = existing.get(day)
+            if stored is not None:
+                state = aggregator.merge(aggregator.load_state(stored.state), state)
+            rows.append(UsageAggregate(day, aggregator.dump_state(state), state.events_count))
+        uow.usage_aggregates.upsert_daily(org, rows, now)
 
     def rematch(
         self,
@@ -269,10 +316,16 @@ class UsageRecorder:
         uow.usage_aggregates.lock([s.id for s in subscriptions])
         start = since
         if since is not None:
-            # Aggregates are per local hour: start from the earliest hour `since` can touch.
+            # Aggregates are per local hour and rolled up per local day: start from the
+            # earliest local day `since` can touch, so each dropped daily row is rebuilt whole.
             context.load_zones(subscriptions)
-            hours = [local_hour(since, context.zones[s.customer_id]) for s in subscriptions]
-            start = min(hours, default=since)
+            days = [
+                local_day(
+                    local_hour(since, context.zones[s.customer_id]), context.zones[s.customer_id]
+                )
+                for s in subscriptions
+            ]
+            start = min(days, default=since)
         for subscription in subscriptions:
             uow.usage_aggregates.delete(organization_id, subscription.id, start)
         after: tuple[datetime, str] | None = None

@@ -314,3 +314,30 @@ usage_aggregates = sa.Table(
         "organization_id", "subscription_id", "charge_id", "bucket", "hour_start"
     ),
 )
+
+# Per-LOCAL-DAY rollup of `usage_aggregates` (same key with `day_start` instead of
+# `hour_start`): the merge of the day's hourly states, written in the same transaction as them,
+# so a period-to-date read merges ~30 daily states plus its partial edge days' hours.
+usage_daily_aggregates = sa.Table(
+    "usage_daily_aggregates",
+    metadata,
+    sa.Column(
+        "subscription_id",
+        sa.Uuid,
+        sa.ForeignKey("subscriptions.id", ondelete="CASCADE"),
+        nullable=False,
+    ),
+    sa.Column(
+        "charge_id", sa.Uuid, sa.ForeignKey("charges.id", ondelete="CASCADE"), nullable=False
+    ),
+    sa.Column("bucket", sa.Text, nullable=False),
+    # Start (UTC) of the local day (the zone the hourly rows use) holding those hours.
+    sa.Column("day_start", UtcDateTime, nullable=False),
+    _org_fk(),
+    sa.Column("state", ExactJSON, nullable=False),
+    sa.Column("events_count", sa.Integer, nullable=False),
+    sa.Column("updated_at", UtcDateTime, nullable=False),
+    sa.PrimaryKeyConstraint(
+        "organization_id", "subscription_id", "charge_id", "bucket", "day_start"
+    ),
+)
