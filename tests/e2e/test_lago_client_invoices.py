@@ -12,7 +12,9 @@ import calendar
 import warnings
 from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal
+from urllib.parse import urlsplit
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Server
@@ -24,6 +26,7 @@ with warnings.catch_warnings():
     from lago_python_client.exceptions import LagoApiError
     from lago_python_client.models import BillableMetric, Customer, Plan, Subscription, Tax
     from lago_python_client.models.charge import Charge, Charges
+    from lago_python_client.models.customer import CustomerBillingConfiguration
     from lago_python_client.models.event import BatchEvent, Event
     from lago_python_client.models.invoice import Invoice
 
@@ -150,3 +153,97 @@ def test_destroy_issues_the_final_invoice_read_back_by_the_client(server: Server
     with pytest.raises(LagoApiError) as err:
         client.invoices.find("00000000-0000-0000-0000-000000000000")
     assert err.value.status_code == 404
+
+
+def test_draft_refresh_finalize_download_and_void_through_the_client(server: Server) -> None:
+    """A 3-day grace period keeps the final invoice a draft: 3 calls × 0.10 EUR = 0.30 EUR.
+    Two calls dated before the termination arrive late; `refresh` prices them (5 × 0.10 = 0.50),
+    `finalize` numbers it, `download` gives a signed PDF link, `void` voids it. No tax."""
+    client = Client(api_key=server.api_key, api_url=server.url)
+    calls = client.billable_metrics.create(
+        BillableMetric(name="API calls", code="calls", aggregation_type="count_agg")
+    )
+    assert calls is not None
+    client.plans.create(
+        Plan(
+            name="Calls",
+            code="calls_plan",
+            interval="monthly",
+            amount_cents=0,
+            amount_currency="EUR",
+            pay_in_advance=False,
+            charges=Charges(
+                __root__=[
+                    Charge(
+                        billable_metric_id=calls.lago_id,
+                        charge_model="standard",
+                        properties={"amount": "0.10"},
+                    )
+                ]
+            ),
+        )
+    )
+    client.customers.create(
+        Customer(
+            external_id="cus_d",
+            name="Draft",
+            currency="EUR",
+            billing_configuration=CustomerBillingConfiguration(invoice_grace_period=3),
+        )
+    )
+    month_start = datetime.now(UTC).replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    client.subscriptions.create(
+        Subscription(
+            external_customer_id="cus_d",
+            plan_code="calls_plan",
+            external_id="sub_d",
+            subscription_at=month_start.isoformat(),
+        )
+    )
+    events = [
+        Event(transaction_id=f"d{i}", external_subscription_id="sub_d", code="calls")
+        for i in range(3)
+    ]
+    client.events.batch_create(BatchEvent(events=events))
+    terminated = client.subscriptions.destroy("sub_d")
+    assert terminated is not None and terminated.terminated_at is not None
+    ended = datetime.fromisoformat(terminated.terminated_at.replace("Z", "+00:00"))
+
+    (summary,) = client.invoices.find_all({"external_customer_id": "cus_d"})["invoices"]
+    assert (summary.status, summary.total_amount_cents) == ("draft", 30)
+    assert summary.number.endswith("-DRAFT")  # Lago's draft numbering
+
+    late = [
+        Event(
+            transaction_id=f"late{i}",
+            external_subscription_id="sub_d",
+            code="calls",
+            timestamp=int(ended.timestamp()) - 1,
+        )
+        for i in range(2)
+    ]
+    client.events.batch_create(BatchEvent(events=late))
+    refreshed = client.invoices.refresh(summary.lago_id)
+    assert (refreshed.status, refreshed.fees_amount_cents, refreshed.total_amount_cents) == (
+        "draft",
+        50,
+        50,
+    )
+
+    finalized = client.invoices.finalize(summary.lago_id)
+    assert finalized.status == "finalized" and finalized.total_amount_cents == 50
+    assert finalized.number is not None and finalized.number.endswith("-000001")
+
+    downloaded = client.invoices.download(summary.lago_id)
+    assert downloaded is not None and downloaded.file_url
+    # Signed, so no API key. The link's origin is RELEVE_PUBLIC_URL, which this server fixture
+    # leaves at its default: the same path and query are asked of the test server.
+    link = urlsplit(downloaded.file_url)
+    pdf = httpx.get(f"{server.url}{link.path}?{link.query}", timeout=30)
+    assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
+
+    voided = client.invoices.void(summary.lago_id)
+    assert voided.status == "voided" and voided.total_amount_cents == 50
+    with pytest.raises(LagoApiError) as err:
+        client.invoices.refresh(summary.lago_id)  # only drafts can be refreshed
+    assert err.value.status_code in (405, 422)
