@@ -223,3 +223,37 @@ def test_highest_threshold_is_monotone_and_reached(
     assert h_high is None or h_high <= high
     if h_low is not None:
         assert h_high is not None and h_high >= h_low
+
+
+def test_usage_sent_late_into_a_progressively_billed_span_bills_at_period_end(
+    api: TestClient, clock: FakeClock, container: Container, org: tuple[UUID, str]
+) -> None:
+    """A progressive invoice bills part of an OPEN period: usage that arrives after it for the
+    span it covered is not a late event of a closed period (no adjustment, no error) — the
+    period invoice bills it, minus what the progressive invoice billed."""
+    _catalog(api)
+    subscribe(api, clock, at(2024, 3, 1), plan_code="metered")
+    _units(api, clock, at(2024, 3, 6, 10), 60)  # crosses 50.00 → progressive invoice of 60.00
+    container.usage_evaluator.drain()
+    assert len(_progressive(api)) == 1
+    clock.set(at(2024, 3, 10, 12))  # sent on Mar 10, dated Mar 5: inside the billed span
+    post(api, "events", {"event": {"transaction_id": "late-into-progressive",
+                                   "external_subscription_id": "sub_1", "code": "units",
+                                   "timestamp": int(at(2024, 3, 5, 9).timestamp()),
+                                   "properties": {"value": 5}}})  # fmt: skip
+    container.usage_evaluator.drain()
+    pending = api.get("/api/v1/subscriptions/sub_1/pending_adjustments")
+    assert pending.status_code == 200, pending.text
+    assert pending.json()["pending_adjustments"] == []
+
+    clock.set(at(2024, 4, 1, 1))
+    run = container.billing.bill_due()
+    assert run.errors == []
+    (march,) = list_invoices(api, invoice_type="subscription")
+    # fees: subscription 10.00 + units 65 × 1.00 = 75.00; progressive credit 60.00;
+    # taxable 15.00; VAT 3.00; total 18.00 — and no adjustment line.
+    assert _amounts(march) == {"fees_amount_cents": 7500,
+        "progressive_billing_credit_amount_cents": 6000,
+        "sub_total_excluding_taxes_amount_cents": 1500, "taxes_amount_cents": 300,
+        "total_amount_cents": 1800}  # fmt: skip
+    assert [f for f in march["fees"] if f["item"]["type"] == "adjustment"] == []

@@ -18,11 +18,15 @@ from releve.adapters.sql.repositories.base import to_record, to_row
 from releve.adapters.sql.tables import events, subscriptions, usage_aggregates
 from releve.adapters.sql.tables_adjustments import late_adjustment_credits as credits
 from releve.adapters.sql.tables_billing import fees, invoice_subscriptions, invoices
+from releve.domain.billing.period_invoice import InvoiceKind
 from releve.services.billing_records import INVOICE_DRAFT, INVOICE_FINALIZED, Fee
 from releve.services.late_records import FinalizedPeriod, LateCredit
 from releve.services.records import SUBSCRIPTION_TERMINATED, Subscription
 
 _links = invoice_subscriptions
+# Links of closed billing periods. A progressive-billing link bills part of a period that is
+# still open: usage arriving after it is billed by the period invoice, never adjusted.
+_PERIOD_KINDS = tuple(kind.value for kind in InvoiceKind)
 
 
 class SqlAdjustmentRepository:
@@ -69,6 +73,7 @@ class SqlAdjustmentRepository:
             .where(
                 _links.c.subscription_id.in_(sorted(subscription_ids)),
                 invoices.c.status == INVOICE_FINALIZED,
+                _links.c.kind.in_(_PERIOD_KINDS),
                 _links.c.charges_from_datetime.is_not(None),
                 _links.c.charges_to_datetime > _links.c.charges_from_datetime,
                 sa.or_(late_event, late_aggregate),
