@@ -141,10 +141,6 @@ def _form_page(
     )
 
 
-def _raw(form: FormData) -> dict[str, Any]:
-    return {k: (v if isinstance(v, str) else "") for k, v in form.items()}
-
-
 @router.get("/metrics/new")
 def new_metric(request: Request, session: SessionDep) -> Response:
     return _form_page(request, session, metric=None, form=_form_from_metric(None), errors=[])
@@ -163,7 +159,7 @@ def create_metric(
         else:
             return RedirectResponse(f"/metrics/{quote(metric.code, safe='')}", status_code=303)
     return _form_page(
-        request, session, metric=None, form=_raw(form), errors=errors, status_code=422
+        request, session, metric=None, form=forms.submitted(form), errors=errors, status_code=422
     )
 
 
@@ -208,5 +204,5 @@ def update_metric(
         else:
             return RedirectResponse(f"/metrics/{quote(updated.code, safe='')}?saved=1", 303)
     return _form_page(
-        request, session, metric=metric, form=_raw(form), errors=errors, status_code=422
+        request, session, metric=metric, form=forms.submitted(form), errors=errors, status_code=422
     )

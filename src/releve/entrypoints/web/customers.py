@@ -139,7 +139,7 @@ def create_customer(
 ) -> Response:
     values, errors = _values_from(form)
     values["external_id"] = forms.text(form, "external_id")
-    raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+    raw = forms.submitted(form)
     if not errors:
         org_id = session.organization.id
         if values["external_id"] and _exists(c, org_id, values["external_id"]):
@@ -188,7 +188,7 @@ def update_customer(
 ) -> Response:
     customer = find_customer(c, session, external_id)
     values, errors = _values_from(form)
-    raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+    raw = forms.submitted(form)
     raw["external_id"] = customer.external_id
     if not errors:
         values["external_id"] = customer.external_id

@@ -97,6 +97,12 @@ def by_field(errors: Iterable[FieldError]) -> dict[str, list[str]]:
     return grouped
 
 
+def submitted(form: FormData) -> dict[str, str]:
+    """The values as sent, shown back in the form when it has errors so nothing typed is lost;
+    a file upload has no text to show back and comes back empty."""
+    return {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+
+
 def text(form: FormData, name: str) -> str | None:
     """A trimmed text field; blank is None."""
     value = form.get(name)

@@ -106,7 +106,9 @@ def create_plan(
             errors = _messages(exc)
         else:
             return RedirectResponse(_url(stored.plan) + "?saved=1", status_code=303)
-    return _form_page(request, session, plan=None, form=_raw(form), errors=errors, status_code=422)
+    return _form_page(
+        request, session, plan=None, form=forms.submitted(form), errors=errors, status_code=422
+    )
 
 
 @router.get("/plans/{code}")
@@ -144,15 +146,13 @@ def update_plan(
             errors = _messages(exc)
         else:
             return RedirectResponse(_url(stored.plan) + "?saved=1", status_code=303)
-    return _form_page(request, session, plan=plan, form=_raw(form), errors=errors, status_code=422)
+    return _form_page(
+        request, session, plan=plan, form=forms.submitted(form), errors=errors, status_code=422
+    )
 
 
 def _url(plan: Plan) -> str:
     return f"/plans/{quote(plan.code, safe='')}"
-
-
-def _raw(form: FormData) -> dict[str, Any]:
-    return {k: (v if isinstance(v, str) else "") for k, v in form.items()}
 
 
 def _form_page(

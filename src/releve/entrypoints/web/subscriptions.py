@@ -85,7 +85,7 @@ def subscribe(
     request: Request, external_id: str, session: SessionDep, c: ContainerDep, form: CheckedFormDep
 ) -> Response:
     customer = find_customer(c, session, external_id)
-    raw = {k: (v if isinstance(v, str) else "") for k, v in form.items()}
+    raw = forms.submitted(form)
     values = {
         "external_customer_id": customer.external_id,
         "plan_code": forms.text(form, "plan_code"),
