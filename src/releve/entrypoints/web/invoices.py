@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Any
+from uuid import UUID
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -161,12 +162,14 @@ def _act(
     session: DashboardSession,
     c: ContainerDep,
     invoice_id: str,
-    action: Callable[[], Any],
     done: str,
+    action: Callable[[UUID, str], Any],
 ) -> Response:
+    """Run `action(organization_id, invoice_id)`; a refused transition shows the invoice again
+    with a sentence saying why, instead of an error page."""
     view = _view(c, session, invoice_id)  # 404 first: another organization's id shows nothing
     try:
-        action()
+        action(session.organization.id, invoice_id)
     except NotFound:
         raise PageNotFound("invoice") from None
     except NotAllowed as exc:
@@ -183,42 +186,21 @@ def _act(
 def finalize(
     request: Request, invoice_id: str, session: SessionDep, c: ContainerDep, _: CheckedFormDep
 ) -> Response:
-    org_id = session.organization.id
-    return _act(
-        request,
-        session,
-        c,
-        invoice_id,
-        lambda: c.billing.finalize_invoice(org_id, invoice_id),
-        "finalized",
-    )
+    return _act(request, session, c, invoice_id, "finalized", c.billing.finalize_invoice)
 
 
 @router.post("/invoices/{invoice_id}/void")
 def void(
     request: Request, invoice_id: str, session: SessionDep, c: ContainerDep, _: CheckedFormDep
 ) -> Response:
-    org_id = session.organization.id
-    return _act(
-        request,
-        session,
-        c,
-        invoice_id,
-        lambda: c.billing.void_invoice(org_id, invoice_id),
-        "voided",
-    )
+    return _act(request, session, c, invoice_id, "voided", c.billing.void_invoice)
 
 
 @router.post("/invoices/{invoice_id}/mark-paid")
 def mark_paid(
     request: Request, invoice_id: str, session: SessionDep, c: ContainerDep, _: CheckedFormDep
 ) -> Response:
-    org_id = session.organization.id
-    return _act(
-        request,
-        session,
-        c,
-        invoice_id,
-        lambda: c.invoices.update(org_id, invoice_id, {"payment_status": PAYMENT_SUCCEEDED}),
-        "paid",
-    )
+    def paid(organization_id: UUID, lago_id: str) -> Any:
+        return c.invoices.update(organization_id, lago_id, {"payment_status": PAYMENT_SUCCEEDED})
+
+    return _act(request, session, c, invoice_id, "paid", paid)
