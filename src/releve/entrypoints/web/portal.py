@@ -36,6 +36,7 @@ from releve.entrypoints.web.portal_money import money_section
 from releve.entrypoints.web.security import CSRF_FIELD, ContainerDep, FormDep
 from releve.entrypoints.web.templating import render
 from releve.entrypoints.web.views import chart_payload, portal_view
+from releve.services.billing_queries import InvoiceView
 from releve.services.errors import NotFound, ValidationFailed
 from releve.services.pagination import PageRequest
 from releve.services.portal import PortalLinkExpired, PortalLinkInvalid
@@ -289,17 +290,9 @@ def portal_invoice(request: Request, token: str, invoice_id: str, c: ContainerDe
         return verified
     customer, organization = verified
     fmt = _formatter(request, customer, organization)
-    try:
-        invoice = portal_view(c).invoice_for_customer(organization.id, customer.id, invoice_id)
-    except NotFound:
-        return render(
-            request,
-            "portal/error.html",
-            status_code=404,
-            fmt=fmt,
-            title="Invoice not found",
-            message="This invoice does not exist or is not available here.",
-        )
+    invoice = _customer_invoice(request, c, customer, organization, invoice_id)
+    if isinstance(invoice, Response):
+        return invoice
     return render(
         request,
         "portal/invoice.html",
@@ -322,8 +315,19 @@ def portal_invoice_pdf(request: Request, token: str, invoice_id: str, c: Contain
     if isinstance(verified, Response):
         return verified
     customer, organization = verified
+    invoice = _customer_invoice(request, c, customer, organization, invoice_id)
+    if isinstance(invoice, Response):
+        return invoice
+    return pdf_response(lambda: c.invoice_documents.pdf(invoice))
+
+
+def _customer_invoice(
+    request: Request, c: Container, customer: Customer, organization: Organization, lago_id: str
+) -> InvoiceView | Response:
+    """The invoice if it is this customer's and visible to them, else the portal's 404 page: the
+    page and its PDF must refuse the same invoices with the same words."""
     try:
-        invoice = portal_view(c).invoice_for_customer(organization.id, customer.id, invoice_id)
+        return portal_view(c).invoice_for_customer(organization.id, customer.id, lago_id)
     except NotFound:
         return render(
             request,
@@ -333,4 +337,3 @@ def portal_invoice_pdf(request: Request, token: str, invoice_id: str, c: Contain
             title="Invoice not found",
             message="This invoice does not exist or is not available here.",
         )
-    return pdf_response(lambda: c.invoice_documents.pdf(invoice))
