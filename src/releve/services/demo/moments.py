@@ -58,10 +58,7 @@ WEBHOOK_TYPES = [
     "alert.triggered",
     "subscription.usage_threshold_reached",
 ]
-# Auckland Dairy's recurring usage threshold (progressive billing). Not applied yet: on main,
-# the billing run after a progressive invoice fails in `late_adjustments` ("'progressive' is not
-# a valid InvoiceKind"), so the period invoice would be missing. Put it back in
-# `SUBSCRIPTION_EXTRAS` once that is fixed.
+# Auckland Dairy's recurring usage threshold (progressive billing).
 PROGRESSIVE_THRESHOLDS: dict[str, Any] = {
     "plan_overrides": {
         "usage_thresholds": [
@@ -74,10 +71,10 @@ PROGRESSIVE_THRESHOLDS: dict[str, Any] = {
     }
 }
 # Subscription fields beyond the plan, by external id.
-SUBSCRIPTION_EXTRAS: dict[str, dict[str, Any]] = {}
+SUBSCRIPTION_EXTRAS: dict[str, dict[str, Any]] = {"auckland_dairy": PROGRESSIVE_THRESHOLDS}
 # Subscriptions the seeder evaluates after each ingest (thresholds and alerts), as the server's
-# evaluator thread would: Brooklyn's usage alert (and Auckland's threshold, once it is back).
-EVALUATED = ("brooklyn_bakery",)
+# evaluator thread would: Brooklyn's usage alert and Auckland's threshold.
+EVALUATED = ("brooklyn_bakery", "auckland_dairy")
 
 Act = Callable[[DemoServices, UUID], None]
 
