@@ -11,31 +11,22 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import created_at, id_pk, org_fk
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import UtcDateTime
-
-
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
-
 
 dashboard_users = sa.Table(
     "dashboard_users",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("email", sa.String(320), nullable=False, unique=True),
     sa.Column("password_hash", sa.String(128), nullable=False),  # hex of the scrypt output
     sa.Column("password_salt", sa.String(64), nullable=False),  # hex, random per user
     sa.Column("scrypt_n", sa.Integer, nullable=False),
     sa.Column("scrypt_r", sa.Integer, nullable=False),
     sa.Column("scrypt_p", sa.Integer, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.Column("last_sign_in_at", UtcDateTime, nullable=True),
     sa.Index("ix_dashboard_users_organization_id", "organization_id"),
 )

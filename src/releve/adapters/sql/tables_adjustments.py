@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, UtcDateTime
 
@@ -23,13 +24,8 @@ __all__ = ["late_adjustment_credits", "metadata"]
 late_adjustment_credits = sa.Table(
     "late_adjustment_credits",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    ),
+    id_pk(),
+    org_fk(),
     sa.Column("subscription_id", sa.Uuid, sa.ForeignKey("subscriptions.id"), nullable=False),
     # The finalized invoice that billed the period, and the period (its charges_from/to).
     sa.Column("original_invoice_id", sa.Uuid, sa.ForeignKey("invoices.id"), nullable=False),
@@ -39,13 +35,13 @@ late_adjustment_credits = sa.Table(
     sa.Column("charge_id", sa.Uuid, nullable=False),
     sa.Column("bucket", sa.String(512), nullable=False),  # AdjustmentKey.text()
     sa.Column("sequence", sa.Integer, nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),  # signed: < 0
-    sa.Column("invoiced_amount_cents", sa.BigInteger, nullable=False),
-    sa.Column("current_amount_cents", sa.BigInteger, nullable=False),
+    cents("amount_cents"),  # signed: < 0
+    cents("invoiced_amount_cents"),
+    cents("current_amount_cents"),
     sa.Column("units", ExactDecimal, nullable=False),
     sa.Column("credit_note_id", sa.Uuid, sa.ForeignKey("credit_notes.id")),
     sa.Column("explanation", sa.Text, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.UniqueConstraint(
         "subscription_id",
         "period_start",

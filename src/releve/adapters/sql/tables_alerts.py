@@ -21,7 +21,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from releve.adapters.sql.tables import _org_fk, metadata
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
+from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, ExactJSON, UtcDateTime
 
 __all__ = [
@@ -35,17 +36,17 @@ __all__ = [
 usage_threshold_crossings = sa.Table(
     "usage_threshold_crossings",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("subscription_id", sa.Uuid, sa.ForeignKey("subscriptions.id"), nullable=False),
     sa.Column("sequence", sa.Integer, nullable=False),
-    sa.Column("threshold_amount_cents", sa.BigInteger, nullable=False),
-    sa.Column("lifetime_usage_amount_cents", sa.BigInteger, nullable=False),
+    cents("threshold_amount_cents"),
+    cents("lifetime_usage_amount_cents"),
     sa.Column("period_start", UtcDateTime, nullable=False),
     sa.Column("period_end", UtcDateTime, nullable=False),
     # The progressive invoice; NULL when the crossing had nothing new to bill.
     sa.Column("invoice_id", sa.Uuid, sa.ForeignKey("invoices.id"), nullable=True),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.UniqueConstraint(
         "subscription_id", "threshold_amount_cents", name="uq_usage_threshold_crossings_point"
     ),
@@ -57,8 +58,8 @@ usage_threshold_crossings = sa.Table(
 subscription_alerts = sa.Table(
     "subscription_alerts",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("external_subscription_id", sa.String(255), nullable=False),
     sa.Column("alert_type", sa.String(64), nullable=False),
     sa.Column("code", sa.String(255), nullable=False),
@@ -68,8 +69,8 @@ subscription_alerts = sa.Table(
     sa.Column("thresholds", ExactJSON, nullable=False),
     sa.Column("previous_value", ExactDecimal, nullable=True),
     sa.Column("last_processed_at", UtcDateTime, nullable=True),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.UniqueConstraint(
         "organization_id", "external_subscription_id", "code", name="uq_subscription_alerts_code"
     ),
@@ -78,8 +79,8 @@ subscription_alerts = sa.Table(
 triggered_alerts = sa.Table(
     "triggered_alerts",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "alert_id",
         sa.Uuid,
@@ -99,8 +100,8 @@ triggered_alerts = sa.Table(
 alert_threshold_crossings = sa.Table(
     "alert_threshold_crossings",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "alert_id",
         sa.Uuid,

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, ExactJSON, UtcDateTime
 
@@ -29,24 +30,11 @@ __all__ = [
 ]
 
 
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
-
-
-def _cents(name: str) -> sa.Column[object]:
-    return sa.Column(name, sa.BigInteger, nullable=False)
-
-
 invoices = sa.Table(
     "invoices",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False),
     # Organization-wide gapless sequence, set when the invoice is finalized (null on drafts).
     sa.Column("sequential_id", sa.Integer),
@@ -58,22 +46,22 @@ invoices = sa.Table(
     sa.Column("issuing_date", sa.Date, nullable=False),
     sa.Column("payment_due_date", sa.Date, nullable=False),
     sa.Column("net_payment_term", sa.Integer, nullable=False),
-    _cents("fees_amount_cents"),
-    _cents("coupons_amount_cents"),
-    _cents("progressive_billing_credit_amount_cents"),
-    _cents("sub_total_excluding_taxes_amount_cents"),
-    _cents("taxes_amount_cents"),
-    _cents("sub_total_including_taxes_amount_cents"),
-    _cents("credit_notes_amount_cents"),
-    _cents("prepaid_credit_amount_cents"),
-    _cents("prepaid_granted_credit_amount_cents"),
-    _cents("prepaid_purchased_credit_amount_cents"),
-    _cents("total_amount_cents"),
+    cents("fees_amount_cents"),
+    cents("coupons_amount_cents"),
+    cents("progressive_billing_credit_amount_cents"),
+    cents("sub_total_excluding_taxes_amount_cents"),
+    cents("taxes_amount_cents"),
+    cents("sub_total_including_taxes_amount_cents"),
+    cents("credit_notes_amount_cents"),
+    cents("prepaid_credit_amount_cents"),
+    cents("prepaid_granted_credit_amount_cents"),
+    cents("prepaid_purchased_credit_amount_cents"),
+    cents("total_amount_cents"),
     sa.Column("taxes_rate", ExactDecimal, nullable=False),
     sa.Column("version_number", sa.Integer, nullable=False),
     sa.Column("metadata", ExactJSON, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("finalized_at", UtcDateTime),
     sa.Column("voided_at", UtcDateTime),
     sa.UniqueConstraint("organization_id", "number"),
@@ -104,7 +92,7 @@ invoice_subscriptions = sa.Table(
         primary_key=True,
     ),
     sa.Column("subscription_id", sa.Uuid, sa.ForeignKey("subscriptions.id"), primary_key=True),
-    _org_fk(),
+    org_fk(),
     # domain InvoiceKind: start | period_end | trial_end | termination | upgrade
     sa.Column("kind", sa.String(16), nullable=False),
     # Lago's billing_periods[].invoicing_reason
@@ -116,15 +104,15 @@ invoice_subscriptions = sa.Table(
     sa.Column("to_datetime", UtcDateTime),
     sa.Column("charges_from_datetime", UtcDateTime),
     sa.Column("charges_to_datetime", UtcDateTime),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.UniqueConstraint("subscription_id", "kind", "period_start"),
 )
 
 fees = sa.Table(
     "fees",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "invoice_id", sa.Uuid, sa.ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False
     ),
@@ -142,16 +130,16 @@ fees = sa.Table(
     sa.Column("item_id", sa.String(64)),
     sa.Column("invoice_display_name", sa.String(255)),
     sa.Column("filter_invoice_display_name", sa.String(255)),
-    _cents("amount_cents"),
+    cents("amount_cents"),
     sa.Column("amount_currency", sa.String(3), nullable=False),
     sa.Column("precise_amount", ExactDecimal, nullable=False),
-    _cents("progressive_billing_credit_amount_cents"),
-    _cents("coupons_amount_cents"),
-    _cents("sub_total_excluding_taxes_amount_cents"),
-    _cents("taxes_amount_cents"),
+    cents("progressive_billing_credit_amount_cents"),
+    cents("coupons_amount_cents"),
+    cents("sub_total_excluding_taxes_amount_cents"),
+    cents("taxes_amount_cents"),
     sa.Column("taxes_precise_amount", ExactDecimal, nullable=False),
     sa.Column("taxes_rate", ExactDecimal, nullable=False),
-    _cents("total_amount_cents"),
+    cents("total_amount_cents"),
     sa.Column("units", ExactDecimal, nullable=False),
     sa.Column("total_aggregated_units", ExactDecimal, nullable=False),
     sa.Column("events_count", sa.Integer, nullable=False),
@@ -166,7 +154,7 @@ fees = sa.Table(
     sa.Column("applied_taxes", ExactJSON, nullable=False),
     sa.Column("pay_in_advance", sa.Boolean, nullable=False),
     sa.Column("payment_status", sa.String(16), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.Index("ix_fees_invoice_id", "invoice_id", "position"),
     sa.Index("ix_fees_organization_type", "organization_id", "fee_type", "created_at"),
     sa.Index("ix_fees_subscription_id", "subscription_id"),
@@ -175,8 +163,8 @@ fees = sa.Table(
 applied_taxes = sa.Table(
     "applied_taxes",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "invoice_id", sa.Uuid, sa.ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False
     ),
@@ -185,9 +173,9 @@ applied_taxes = sa.Table(
     sa.Column("tax_code", sa.String(255), nullable=False),
     sa.Column("tax_name", sa.String(255), nullable=False),
     sa.Column("tax_rate", ExactDecimal, nullable=False),
-    _cents("amount_cents"),
-    _cents("base_amount_cents"),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    cents("amount_cents"),
+    cents("base_amount_cents"),
+    created_at(),
     sa.Index("ix_applied_taxes_invoice_id", "invoice_id", "position"),
 )
 

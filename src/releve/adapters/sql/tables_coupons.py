@@ -14,19 +14,11 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, ExactJSON, UtcDateTime
 
 __all__ = ["add_on_fees", "add_ons", "applied_coupons", "coupon_credits", "coupons", "metadata"]
-
-
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
 
 
 def _live_code(table: str) -> sa.Index:
@@ -43,8 +35,8 @@ def _live_code(table: str) -> sa.Index:
 coupons = sa.Table(
     "coupons",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("code", sa.String(255), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("description", sa.Text),
@@ -62,8 +54,8 @@ coupons = sa.Table(
     sa.Column("billable_metric_codes", ExactJSON, nullable=False),
     sa.Column("status", sa.String(16), nullable=False),
     sa.Column("terminated_at", UtcDateTime),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("deleted_at", UtcDateTime),
     _live_code("coupons"),
 )
@@ -71,8 +63,8 @@ coupons = sa.Table(
 applied_coupons = sa.Table(
     "applied_coupons",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("coupon_id", sa.Uuid, sa.ForeignKey("coupons.id"), nullable=False),
     sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False),
     # The effective terms: the coupon's, with the overrides given when it was applied.
@@ -85,8 +77,8 @@ applied_coupons = sa.Table(
     sa.Column("amount_cents_remaining", sa.BigInteger),
     sa.Column("frequency_duration_remaining", sa.Integer),
     sa.Column("status", sa.String(16), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("terminated_at", UtcDateTime),
     sa.Index("ix_applied_coupons_customer", "organization_id", "customer_id", "status"),
     sa.Index("ix_applied_coupons_coupon_id", "coupon_id"),
@@ -95,17 +87,17 @@ applied_coupons = sa.Table(
 coupon_credits = sa.Table(
     "coupon_credits",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "invoice_id", sa.Uuid, sa.ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False
     ),
     sa.Column("applied_coupon_id", sa.Uuid, sa.ForeignKey("applied_coupons.id"), nullable=False),
     sa.Column("coupon_code", sa.String(255), nullable=False),
     sa.Column("coupon_name", sa.String(255), nullable=False),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    cents("amount_cents"),
     sa.Column("amount_currency", sa.String(3), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.UniqueConstraint("invoice_id", "applied_coupon_id"),
     sa.Index("ix_coupon_credits_applied_coupon_id", "applied_coupon_id"),
 )
@@ -113,17 +105,17 @@ coupon_credits = sa.Table(
 add_ons = sa.Table(
     "add_ons",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("code", sa.String(255), nullable=False),
     sa.Column("name", sa.String(255), nullable=False),
     sa.Column("invoice_display_name", sa.String(255)),
     sa.Column("description", sa.Text),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    cents("amount_cents"),
     sa.Column("amount_currency", sa.String(3), nullable=False),
     sa.Column("tax_codes", ExactJSON, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("deleted_at", UtcDateTime),
     _live_code("add_ons"),
 )
@@ -133,7 +125,7 @@ add_on_fees = sa.Table(
     "add_on_fees",
     metadata,
     sa.Column("fee_id", sa.Uuid, sa.ForeignKey("fees.id", ondelete="CASCADE"), primary_key=True),
-    _org_fk(),
+    org_fk(),
     sa.Column(
         "invoice_id", sa.Uuid, sa.ForeignKey("invoices.id", ondelete="CASCADE"), nullable=False
     ),

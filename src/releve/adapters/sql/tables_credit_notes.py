@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, UtcDateTime
 
@@ -40,19 +41,6 @@ CREDIT_NOTE_MUTABLE = (
 )
 
 
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
-
-
-def _cents(name: str) -> sa.Column[object]:
-    return sa.Column(name, sa.BigInteger, nullable=False)
-
-
 def _credit_note_fk() -> sa.Column[object]:
     return sa.Column(
         "credit_note_id",
@@ -65,8 +53,8 @@ def _credit_note_fk() -> sa.Column[object]:
 credit_notes = sa.Table(
     "credit_notes",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False),
     sa.Column("invoice_id", sa.Uuid, sa.ForeignKey("invoices.id"), nullable=False),
     sa.Column("sequential_id", sa.Integer, nullable=False),  # 1, 2, … per invoice
@@ -77,18 +65,18 @@ credit_notes = sa.Table(
     sa.Column("credit_status", sa.String(16)),  # available | consumed | voided (null: no credit)
     sa.Column("refund_status", sa.String(16)),  # pending | succeeded | failed (null: no refund)
     sa.Column("currency", sa.String(3), nullable=False),
-    _cents("sub_total_excluding_taxes_amount_cents"),
-    _cents("taxes_amount_cents"),
+    cents("sub_total_excluding_taxes_amount_cents"),
+    cents("taxes_amount_cents"),
     sa.Column("taxes_rate", ExactDecimal, nullable=False),
-    _cents("total_amount_cents"),
-    _cents("credit_amount_cents"),
-    _cents("refund_amount_cents"),
-    _cents("offset_amount_cents"),
-    _cents("coupons_adjustment_amount_cents"),
-    _cents("balance_amount_cents"),
+    cents("total_amount_cents"),
+    cents("credit_amount_cents"),
+    cents("refund_amount_cents"),
+    cents("offset_amount_cents"),
+    cents("coupons_adjustment_amount_cents"),
+    cents("balance_amount_cents"),
     sa.Column("issuing_date", sa.Date, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("voided_at", UtcDateTime),
     sa.UniqueConstraint("organization_id", "number"),
     sa.UniqueConstraint("invoice_id", "sequential_id"),
@@ -103,13 +91,13 @@ credit_notes = sa.Table(
 credit_note_items = sa.Table(
     "credit_note_items",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     _credit_note_fk(),
     sa.Column("fee_id", sa.Uuid, sa.ForeignKey("fees.id"), nullable=False),
     sa.Column("position", sa.Integer, nullable=False),
-    _cents("amount_cents"),  # credited part of the fee amount, before coupons and taxes
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    cents("amount_cents"),  # credited part of the fee amount, before coupons and taxes
+    created_at(),
     sa.Index("ix_credit_note_items_credit_note_id", "credit_note_id", "position"),
     sa.Index("ix_credit_note_items_fee_id", "fee_id"),
 )
@@ -117,29 +105,29 @@ credit_note_items = sa.Table(
 credit_note_applied_taxes = sa.Table(
     "credit_note_applied_taxes",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     _credit_note_fk(),
     sa.Column("tax_id", sa.Uuid),
     sa.Column("position", sa.Integer, nullable=False),
     sa.Column("tax_code", sa.String(255), nullable=False),
     sa.Column("tax_name", sa.String(255), nullable=False),
     sa.Column("tax_rate", ExactDecimal, nullable=False),
-    _cents("amount_cents"),
-    _cents("base_amount_cents"),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    cents("amount_cents"),
+    cents("base_amount_cents"),
+    created_at(),
     sa.Index("ix_credit_note_applied_taxes_credit_note_id", "credit_note_id", "position"),
 )
 
 credit_note_consumptions = sa.Table(
     "credit_note_consumptions",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     _credit_note_fk(),
     sa.Column("invoice_id", sa.Uuid, sa.ForeignKey("invoices.id"), nullable=False),
-    _cents("amount_cents"),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    cents("amount_cents"),
+    created_at(),
     sa.UniqueConstraint("credit_note_id", "invoice_id"),
     sa.Index("ix_credit_note_consumptions_invoice_id", "invoice_id"),
 )

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from releve.adapters.sql.tables import _org_fk, metadata
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
+from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import UtcDateTime
 
 __all__ = ["budget_alerts", "budgets", "metadata"]
@@ -20,32 +21,32 @@ __all__ = ["budget_alerts", "budgets", "metadata"]
 budgets = sa.Table(
     "budgets",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "customer_id", sa.Uuid, sa.ForeignKey("customers.id", ondelete="CASCADE"), nullable=False
     ),
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    cents("amount_cents"),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.UniqueConstraint("organization_id", "customer_id"),
 )
 
 budget_alerts = sa.Table(
     "budget_alerts",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "budget_id", sa.Uuid, sa.ForeignKey("budgets.id", ondelete="CASCADE"), nullable=False
     ),
     sa.Column("period_start", UtcDateTime, nullable=False),
     sa.Column("period_end", UtcDateTime, nullable=False),
     sa.Column("threshold", sa.Integer, nullable=False),
-    sa.Column("spend_cents", sa.BigInteger, nullable=False),
-    sa.Column("budget_cents", sa.BigInteger, nullable=False),
+    cents("spend_cents"),
+    cents("budget_cents"),
     sa.Column("currency", sa.String(3), nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.UniqueConstraint("budget_id", "period_start", "threshold"),
 )

@@ -22,26 +22,18 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import cents, created_at, id_pk, org_fk, updated_at
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactDecimal, UtcDateTime
 
 __all__ = ["metadata", "wallet_transactions", "wallets"]
 
 
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
-
-
 wallets = sa.Table(
     "wallets",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("customer_id", sa.Uuid, sa.ForeignKey("customers.id"), nullable=False),
     sa.Column("name", sa.String(255)),
     sa.Column("currency", sa.String(3), nullable=False),
@@ -50,8 +42,8 @@ wallets = sa.Table(
     sa.Column("priority", sa.Integer, nullable=False),  # 1 (first) … 50
     sa.Column("expiration_at", UtcDateTime),
     sa.Column("invoice_requires_successful_payment", sa.Boolean, nullable=False),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Column("terminated_at", UtcDateTime),
     sa.CheckConstraint("priority BETWEEN 1 AND 50", name="priority_range"),
     sa.Index("ix_wallets_customer", "organization_id", "customer_id", "status"),
@@ -61,8 +53,8 @@ wallets = sa.Table(
 wallet_transactions = sa.Table(
     "wallet_transactions",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "wallet_id", sa.Uuid, sa.ForeignKey("wallets.id", ondelete="CASCADE"), nullable=False
     ),
@@ -71,15 +63,15 @@ wallet_transactions = sa.Table(
     sa.Column("transaction_status", sa.String(16), nullable=False),
     sa.Column("status", sa.String(16), nullable=False),  # pending | settled | failed
     sa.Column("source", sa.String(16), nullable=False),  # manual | expiration
-    sa.Column("amount_cents", sa.BigInteger, nullable=False),
+    cents("amount_cents"),
     # The part of `amount_cents` that adds to / takes from granted (free) credits.
-    sa.Column("granted_amount_cents", sa.BigInteger, nullable=False),
+    cents("granted_amount_cents"),
     sa.Column("credit_amount", ExactDecimal, nullable=False),
     # The credit invoice of a purchase, or the invoice a consumption paid.
     sa.Column("invoice_id", sa.Uuid, sa.ForeignKey("invoices.id")),
     sa.Column("invoice_requires_successful_payment", sa.Boolean, nullable=False),
     sa.Column("name", sa.String(255)),
-    sa.Column("created_at", UtcDateTime, nullable=False),
+    created_at(),
     sa.Column("settled_at", UtcDateTime),
     sa.Column("failed_at", UtcDateTime),
     sa.CheckConstraint(

@@ -17,38 +17,29 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
+from releve.adapters.sql.columns import created_at, id_pk, org_fk, updated_at
 from releve.adapters.sql.tables import metadata
 from releve.adapters.sql.types import ExactJSON, UtcDateTime
-
-
-def _org_fk() -> sa.Column[object]:
-    return sa.Column(
-        "organization_id",
-        sa.Uuid,
-        sa.ForeignKey("organizations.id", ondelete="CASCADE"),
-        nullable=False,
-    )
-
 
 webhook_endpoints = sa.Table(
     "webhook_endpoints",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column("webhook_url", sa.String(1024), nullable=False),
     sa.Column("signature_algo", sa.String(8), nullable=False),
     sa.Column("name", sa.String(255)),
     sa.Column("event_types", ExactJSON),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.UniqueConstraint("organization_id", "webhook_url"),
 )
 
 webhooks = sa.Table(
     "webhooks",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "webhook_endpoint_id",
         sa.Uuid,
@@ -67,8 +58,8 @@ webhooks = sa.Table(
     sa.Column("last_http_status", sa.Integer),
     sa.Column("claim_token", sa.Uuid),
     sa.Column("claimed_until", UtcDateTime),
-    sa.Column("created_at", UtcDateTime, nullable=False),
-    sa.Column("updated_at", UtcDateTime, nullable=False),
+    created_at(),
+    updated_at(),
     sa.Index("ix_webhooks_due", "status", "next_attempt_at"),
     sa.Index("ix_webhooks_endpoint", "organization_id", "webhook_endpoint_id", "created_at"),
 )
@@ -76,8 +67,8 @@ webhooks = sa.Table(
 webhook_attempts = sa.Table(
     "webhook_attempts",
     metadata,
-    sa.Column("id", sa.Uuid, primary_key=True),
-    _org_fk(),
+    id_pk(),
+    org_fk(),
     sa.Column(
         "webhook_id", sa.Uuid, sa.ForeignKey("webhooks.id", ondelete="CASCADE"), nullable=False
     ),
