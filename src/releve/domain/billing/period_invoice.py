@@ -50,6 +50,7 @@ from releve.domain.filters import BucketKey
 from releve.domain.invoicing import InvoiceTotals, compute_invoice_totals
 from releve.domain.money import Rounding, minor_to_major
 from releve.domain.periods import BillingTime, Interval, Period, PeriodGrid
+from releve.domain.plans import Charge
 from releve.domain.pricing import plan_minimum_commitment_true_up
 from releve.domain.proration import (
     proration_factor,
@@ -159,14 +160,58 @@ def _full_charge_period(sub: Subscription, period: Period) -> Period:
     return PeriodGrid(Interval.MONTHLY, sub.tz, anchor).period_containing(period.start)
 
 
-def _taxes(
+def tax_rates(
     codes: Sequence[str], fallback: Sequence[str], rates: Mapping[str, TaxRate]
 ) -> tuple[TaxRate, ...]:
+    """The rates of a fee's own tax codes, else of `fallback`; an unknown code is an error, so
+    that no fee is ever silently untaxed (period and progressive invoices alike)."""
     chosen = codes or fallback
     missing = [c for c in chosen if c not in rates]
     if missing:
         raise DomainError(f"unknown tax codes {missing}", field="tax_codes", code="tax_not_found")
     return tuple(rates[c] for c in chosen)
+
+
+def bucket_text(priced: ChargeFee) -> str:
+    """`<filter index or default>/<group values>`: the part of a charge fee's line id that tells
+    its bucket apart, so each bucket of a charge is its own line."""
+    bucket = priced.bucket or BucketKey()
+    index = "default" if bucket.filter_index is None else str(bucket.filter_index)
+    return f"{index}/{'|'.join('' if v is None else v for v in bucket.group)}"
+
+
+def charge_invoice_fee(
+    subscription: Subscription,
+    charge: Charge,
+    priced: ChargeFee,
+    period: Period,
+    *,
+    line_id: str,
+    taxes: tuple[TaxRate, ...],
+) -> InvoiceFee:
+    """A priced arrears charge as an invoice fee: the period and progressive invoices bill
+    usage the same way, only their line ids and periods differ."""
+    plan = subscription.plan
+    line = FeeLine(
+        id=line_id,
+        fee_type=FeeType.CHARGE,
+        amount_cents=priced.amount_cents,
+        currency=plan.currency,
+        plan_code=plan.code,
+        billable_metric_code=charge.metric.code,
+        taxes=taxes,
+        precise_amount=priced.precise_amount,
+        units=priced.units,
+        description=priced.display_name,
+    )
+    return InvoiceFee(
+        line,
+        priced.explanation,
+        period,
+        amount_details=priced.amount_details,
+        charge_id=charge.id,
+        charge_fee=priced,
+    )
 
 
 def assemble_period_invoice(
@@ -216,7 +261,7 @@ def assemble_period_invoice(
             amount_cents=fee.amount_cents,
             currency=currency,
             plan_code=plan.code,
-            taxes=_taxes(plan.tax_codes, default_tax_codes, rates),
+            taxes=tax_rates(plan.tax_codes, default_tax_codes, rates),
             precise_amount=fee.precise_amount,
             description=plan.invoice_display_name or plan.name,
         )
@@ -238,36 +283,19 @@ def assemble_period_invoice(
             ):
                 if not priced.invoiceable_on_period_invoice:
                     continue
-                bucket = priced.bucket or BucketKey()
-                suffix = (
-                    "true_up"
-                    if priced.kind is ChargeFeeKind.TRUE_UP
-                    else (
-                        f"{bucket.filter_index if bucket.filter_index is not None else 'default'}"
-                        f"/{'|'.join('' if v is None else v for v in bucket.group)}"
-                    )
-                )
-                line = FeeLine(
-                    id=f"{sub_id}/charge/{charge.id}/{charge_period.start.isoformat()}/{suffix}",
-                    fee_type=FeeType.CHARGE,
-                    amount_cents=priced.amount_cents,
-                    currency=currency,
-                    plan_code=plan.code,
-                    billable_metric_code=charge.metric.code,
-                    taxes=_taxes(charge.tax_codes, plan.tax_codes or default_tax_codes, rates),
-                    precise_amount=priced.precise_amount,
-                    units=priced.units,
-                    description=priced.display_name,
-                )
+                start = charge_period.start.isoformat()
+                suffix = "true_up" if priced.kind is ChargeFeeKind.TRUE_UP else bucket_text(priced)
                 charges_cents += priced.amount_cents
                 fees.append(
-                    InvoiceFee(
-                        line,
-                        priced.explanation,
+                    charge_invoice_fee(
+                        subscription,
+                        charge,
+                        priced,
                         charge_period,
-                        amount_details=priced.amount_details,
-                        charge_id=charge.id,
-                        charge_fee=priced,
+                        line_id=f"{sub_id}/charge/{charge.id}/{start}/{suffix}",
+                        taxes=tax_rates(
+                            charge.tax_codes, plan.tax_codes or default_tax_codes, rates
+                        ),
                     )
                 )
 
@@ -330,7 +358,7 @@ def _commitment_fee(
         amount_cents=amount,
         currency=currency,
         plan_code=plan.code,
-        taxes=_taxes(commitment.tax_codes, plan.tax_codes or default_tax_codes, rates),
+        taxes=tax_rates(commitment.tax_codes, plan.tax_codes or default_tax_codes, rates),
         precise_amount=minor_to_major(amount, currency),
         units=Decimal(1),
         description=commitment.invoice_display_name or "Minimum commitment",

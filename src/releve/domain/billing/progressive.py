@@ -23,10 +23,17 @@ from datetime import datetime
 from decimal import Decimal
 
 from releve.domain.billing.charge_fees import ChargeFeeKind, price_charge
-from releve.domain.billing.period_invoice import AssembledInvoice, InvoiceFee, InvoiceKind
+from releve.domain.billing.period_invoice import (
+    AssembledInvoice,
+    InvoiceFee,
+    InvoiceKind,
+    bucket_text,
+    charge_invoice_fee,
+    tax_rates,
+)
 from releve.domain.credit_notes import CreditNoteBalance
 from releve.domain.errors import DomainError
-from releve.domain.fee_lines import FeeLine, FeeType, TaxRate
+from releve.domain.fee_lines import TaxRate
 from releve.domain.filters import BucketKey
 from releve.domain.invoicing import compute_invoice_totals
 from releve.domain.money import Rounding
@@ -77,13 +84,6 @@ def highest_usage_threshold(
     return None if highest is None else int(highest)
 
 
-def _taxes(codes: Sequence[str], rates: Mapping[str, TaxRate]) -> tuple[TaxRate, ...]:
-    missing = [c for c in codes if c not in rates]
-    if missing:
-        raise DomainError(f"unknown tax codes {missing}", field="tax_codes", code="tax_not_found")
-    return tuple(rates[c] for c in codes)
-
-
 def assemble_progressive_invoice(
     subscription: Subscription,
     period: Period,
@@ -112,29 +112,14 @@ def assemble_progressive_invoice(
         for priced in price_charge(charge, usage.get(charge.id, {}), currency, rounding=rounding):
             if priced.kind is not ChargeFeeKind.USAGE or not priced.invoiceable_on_period_invoice:
                 continue
-            bucket = priced.bucket or BucketKey()
-            index = "default" if bucket.filter_index is None else str(bucket.filter_index)
-            group = "|".join("" if v is None else v for v in bucket.group)
-            line = FeeLine(
-                id=f"{subscription.id}/progressive/{charge.id}/{index}/{group}",
-                fee_type=FeeType.CHARGE,
-                amount_cents=priced.amount_cents,
-                currency=currency,
-                plan_code=plan.code,
-                billable_metric_code=charge.metric.code,
-                taxes=_taxes(charge.tax_codes or plan.tax_codes or default_tax_codes, rates),
-                precise_amount=priced.precise_amount,
-                units=priced.units,
-                description=priced.display_name,
-            )
             fees.append(
-                InvoiceFee(
-                    line,
-                    priced.explanation,
+                charge_invoice_fee(
+                    subscription,
+                    charge,
+                    priced,
                     period,
-                    amount_details=priced.amount_details,
-                    charge_id=charge.id,
-                    charge_fee=priced,
+                    line_id=f"{subscription.id}/progressive/{charge.id}/{bucket_text(priced)}",
+                    taxes=tax_rates(charge.tax_codes, plan.tax_codes or default_tax_codes, rates),
                 )
             )
     totals = compute_invoice_totals(
