@@ -96,6 +96,10 @@ def test_a_terminated_subscriptions_late_usage_is_invoiced_once_on_its_own_invoi
     assert len(api.get("/api/v1/fees", params={"fee_type": "adjustment"}).json()["fees"]) == 2
     again = api.get(f"/api/v1/invoices/{final['lago_id']}").json()["invoice"]
     assert (again["fees_amount_cents"], again["total_amount_cents"]) == (9000, 10800)
+    # Past usage lists the terminated period once: adjustment invoices are not periods.
+    history = api.get("/api/v1/customers/cus_1/past_usage?external_subscription_id=sub_1")
+    assert history.status_code == 200, history.text
+    assert len(history.json()["usage_periods"]) == 1
 
 
 def test_usage_after_the_termination_issues_nothing(

@@ -219,8 +219,8 @@ class CurrentUsageService:
             )
             for view in found.items:
                 for billed in view.subscriptions:
-                    if billed.link.subscription_id not in ids:
-                        continue
+                    if billed.link.subscription_id not in ids or billed.link.kind == "adjustment":
+                        continue  # an adjustment invoice corrects earlier periods, listed once
                     fees = [
                         f
                         for f in view.fees

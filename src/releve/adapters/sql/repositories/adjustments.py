@@ -25,8 +25,9 @@ from releve.services.records import SUBSCRIPTION_TERMINATED, Subscription
 
 _links = invoice_subscriptions
 # Links of closed billing periods. A progressive-billing link bills part of a period that is
-# still open: usage arriving after it is billed by the period invoice, never adjusted.
-_PERIOD_KINDS = tuple(kind.value for kind in InvoiceKind)
+# still open: usage arriving after it is billed by the period invoice, never adjusted; an
+# adjustment invoice's link corrects periods that are themselves listed here.
+_PERIOD_KINDS = tuple(kind.value for kind in InvoiceKind if kind is not InvoiceKind.ADJUSTMENT)
 
 
 class SqlAdjustmentRepository:
