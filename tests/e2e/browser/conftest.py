@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -159,3 +160,36 @@ def page(browser: Any) -> Iterator[Any]:
 def screenshot(page: Any, name: str) -> None:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / f"{name}.png"), full_page=True)
+
+
+def sign_in(server: DemoServer, page: Any, path: str = "/") -> None:
+    """Open `path` signed out, sign in with the demo key and land back on `path`: every browser
+    test starts from a real sign-in, and the dashboard returns the operator where they were
+    going."""
+    page.goto(server.url + path)
+    assert "/sign-in" in page.url
+    page.get_by_label("API key").fill(server.api_key)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(server.url + path)
+
+
+def measure(server: DemoServer, page: Any, name: str, path: str, *, prefix: str = "") -> None:
+    """Record the render time of `path` under `prefix + name`: the server's HTML response
+    (median of 3 requests, signed in with the page's cookies) and the browser's navigation to
+    `load`. Printed and saved in `server.timings`, never asserted (machines differ)."""
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
+    samples = []
+    for _ in range(3):
+        started = time.perf_counter()
+        r = httpx.get(server.url + path, cookies=cookies, timeout=10)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert r.status_code == 200, (path, r.status_code)
+    started = time.perf_counter()
+    page.goto(server.url + path, wait_until="load")
+    browser_ms = (time.perf_counter() - started) * 1000
+    median = statistics.median(samples)
+    server.timings[prefix + name] = {
+        "server_ms": round(median, 1),
+        "browser_load_ms": round(browser_ms, 1),
+    }
+    print(f"render {prefix}{name:<10} server {median:6.1f} ms   browser {browser_ms:6.1f} ms")

@@ -7,43 +7,15 @@ printed and saved, not asserted (machines differ); the target is under 300 ms of
 
 from __future__ import annotations
 
-import statistics
 import time
 from typing import Any
 
 import httpx
 import pytest
 
-from tests.e2e.browser.conftest import DemoServer, screenshot
+from tests.e2e.browser.conftest import DemoServer, measure, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _measure(server: DemoServer, page: Any, name: str, path: str) -> None:
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    samples = []
-    for _ in range(3):
-        started = time.perf_counter()
-        r = httpx.get(server.url + path, cookies=cookies, timeout=10)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert r.status_code == 200, (path, r.status_code)
-    started = time.perf_counter()
-    page.goto(server.url + path, wait_until="load")
-    browser_ms = (time.perf_counter() - started) * 1000
-    server.timings[name] = {
-        "server_ms": round(statistics.median(samples), 1),
-        "browser_load_ms": round(browser_ms, 1),
-    }
-    median = statistics.median(samples)
-    print(f"render {name:<10} server {median:6.1f} ms   browser {browser_ms:6.1f} ms")
-
-
-def _sign_in(server: DemoServer, page: Any) -> None:
-    page.goto(server.url + "/")
-    assert "/sign-in" in page.url
-    page.get_by_label("API key").fill(server.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/")
 
 
 def test_sign_in_overview_and_wrong_key(demo_server: DemoServer, page: Any) -> None:
@@ -54,19 +26,19 @@ def test_sign_in_overview_and_wrong_key(demo_server: DemoServer, page: Any) -> N
     screenshot(page, "signin-error")
     page.console_errors.clear()  # the 401 of the wrong key is logged by the browser, as it should
 
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page)
     page.wait_for_selector(".chart-box .main-svg")  # plotly, served locally, drew the chart
     assert page.get_by_role("heading", name="Overview").is_visible()
     assert page.get_by_role("heading", name="Revenue, MRR and invoices").is_visible()
     screenshot(page, "overview")
-    _measure(demo_server, page, "overview", "/")
+    measure(demo_server, page, "overview", "/")
     page.get_by_role("link", name="90 days").click()
     page.wait_for_selector(".chart-box .main-svg")
     assert page.console_errors == []
 
 
 def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: Any) -> None:
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
     page.get_by_label("Search by name, external ID or email").fill("glob")
     page.keyboard.press("Enter")
@@ -74,7 +46,7 @@ def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: A
     rows = page.locator("table.data tbody tr")
     assert rows.count() == 1
     screenshot(page, "customers")
-    _measure(demo_server, page, "customers", "/customers?q=glob")
+    measure(demo_server, page, "customers", "/customers?q=glob")
 
     page.get_by_role("link", name="Globex").click()
     page.wait_for_url("**/customers/globex")
@@ -85,7 +57,7 @@ def test_search_customer_detail_and_portal_link(demo_server: DemoServer, page: A
     assert url.startswith(demo_server.url + "/portal/")
     assert page.get_by_role("button", name="Copy").is_visible()  # JS enhancement present
     screenshot(page, "customer")
-    _measure(demo_server, page, "customer", "/customers/globex")
+    measure(demo_server, page, "customer", "/customers/globex")
 
     page.goto(url)
     assert page.get_by_role("heading", name="Your usage").is_visible()
@@ -141,7 +113,7 @@ def test_portal_on_a_phone_and_bad_links(demo_server: DemoServer, browser: Any) 
 
 
 def test_events_filter_unmatched_and_live_tail(demo_server: DemoServer, page: Any) -> None:
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Events").click()
     page.get_by_label("Status").select_option("unmatched")
     page.get_by_role("button", name="Filter").click()
@@ -149,7 +121,7 @@ def test_events_filter_unmatched_and_live_tail(demo_server: DemoServer, page: An
     body = page.locator("table.data").last.inner_text()
     assert "api_cals" in body and "No billable metric has this code" in body
     screenshot(page, "events-unmatched")
-    _measure(demo_server, page, "events", "/events?status=unmatched")
+    measure(demo_server, page, "events", "/events?status=unmatched")
 
     page.get_by_role("button", name="Start live tail").click()
     demo_server.api(
@@ -170,10 +142,10 @@ def test_events_filter_unmatched_and_live_tail(demo_server: DemoServer, page: An
 
 
 def test_catalog_metric_validation(demo_server: DemoServer, page: Any) -> None:
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Catalog").click()
     assert page.get_by_role("link", name="Storage").is_visible()
-    _measure(demo_server, page, "catalog", "/metrics")
+    measure(demo_server, page, "catalog", "/metrics")
     page.get_by_role("link", name="New billable metric").click()
     page.locator("#f-name").fill("Typo metric")
     page.locator("#f-code").fill("api_cals")

@@ -6,49 +6,19 @@ plans. Screenshots go to artifacts/screenshots/ (dashboard-*.png). Render times 
 
 from __future__ import annotations
 
-import statistics
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.e2e.browser.conftest import DemoServer, screenshot
+from tests.e2e.browser.conftest import DemoServer, measure, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
 
 
-def _measure(server: DemoServer, page: Any, name: str, path: str) -> None:
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}
-    samples = []
-    for _ in range(3):
-        started = time.perf_counter()
-        r = httpx.get(server.url + path, cookies=cookies, timeout=10)
-        samples.append((time.perf_counter() - started) * 1000)
-        assert r.status_code == 200, (path, r.status_code)
-    started = time.perf_counter()
-    page.goto(server.url + path, wait_until="load")
-    browser_ms = (time.perf_counter() - started) * 1000
-    median = statistics.median(samples)
-    server.timings[f"dashboard {name}"] = {
-        "server_ms": round(median, 1),
-        "browser_load_ms": round(browser_ms, 1),
-    }
-    print(f"render dashboard {name:<10} server {median:6.1f} ms   browser {browser_ms:6.1f} ms")
-
-
-def _sign_in(server: DemoServer, page: Any) -> None:
-    page.goto(server.url + "/invoices")
-    assert "/sign-in" in page.url
-    page.get_by_label("API key").fill(server.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + "/invoices")  # back where the operator was going
-
-
 def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer, page: Any) -> None:
     page.on("dialog", lambda dialog: dialog.accept())  # the Void confirmation
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page, "/invoices")
     currency = demo_server.api("GET", "/customers/globex").json()["customer"]["currency"]
     plan = "smart_energy" if currency == "EUR" else f"smart_energy_{currency.lower()}"
 
@@ -58,7 +28,7 @@ def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer,
     assert page.get_by_role("heading", name="MRR", exact=True).is_visible()
     assert page.locator("figure.chart").count() >= 2  # usage + revenue per currency
     screenshot(page, "dashboard-overview")
-    _measure(demo_server, page, "overview", "/")
+    measure(demo_server, page, "overview", "/", prefix="dashboard ")
 
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Customers").click()
     page.get_by_label("Search by name, external ID or email").fill("glob")
@@ -74,7 +44,7 @@ def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer,
     page.get_by_role("button", name="Create subscription").click()
     assert page.get_by_text("Subscription globex_browser is active.").is_visible()
     screenshot(page, "dashboard-customer")
-    _measure(demo_server, page, "customer", "/customers/globex")
+    measure(demo_server, page, "customer", "/customers/globex", prefix="dashboard ")
 
     row = page.locator("tr", has=page.locator("code", has_text="globex_browser"))
     row.get_by_role("link", name="Terminate…").click()
@@ -90,7 +60,7 @@ def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer,
     page.wait_for_selector("h1:has-text('Invoice')")
     assert page.get_by_text("Subtotal excluding taxes").is_visible()
     screenshot(page, "dashboard-invoice")
-    _measure(demo_server, page, "invoice", f"/invoices/{final['lago_id']}")
+    measure(demo_server, page, "invoice", f"/invoices/{final['lago_id']}", prefix="dashboard ")
     if page.get_by_role("button", name="Finalize").count():
         page.get_by_role("button", name="Finalize").click()
         assert page.get_by_text("Finalized:").is_visible()
@@ -99,21 +69,21 @@ def test_subscribe_terminate_and_void_the_final_invoice(demo_server: DemoServer,
     assert page.locator("h1 .badge").inner_text() == "voided"
     voided = demo_server.api("GET", f"/invoices/{final['lago_id']}").json()["invoice"]
     assert voided["status"] == "voided"
-    _measure(demo_server, page, "invoices", "/invoices")
+    measure(demo_server, page, "invoices", "/invoices", prefix="dashboard ")
     assert page.console_errors == []
 
 
 def test_plans_list_detail_and_a_validation_message(demo_server: DemoServer, page: Any) -> None:
-    _sign_in(demo_server, page)
+    sign_in(demo_server, page, "/invoices")
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Plans").click()
     assert page.get_by_role("link", name="Cloud Pro").first.is_visible()
     screenshot(page, "dashboard-plans")
-    _measure(demo_server, page, "plans", "/plans")
+    measure(demo_server, page, "plans", "/plans", prefix="dashboard ")
     page.get_by_role("link", name="Cloud Pro").first.click()
     assert page.get_by_role("heading", name="Charges").is_visible()
     assert page.locator("table.breakdown").count() >= 1  # tiers shown as tables
     screenshot(page, "dashboard-plan")
-    _measure(demo_server, page, "plan", page.url.removeprefix(demo_server.url))
+    measure(demo_server, page, "plan", page.url.removeprefix(demo_server.url), prefix="dashboard ")
 
     page.goto(demo_server.url + "/plans/new")
     page.locator("#f-name").fill("Broken tiers")

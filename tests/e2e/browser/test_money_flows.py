@@ -14,17 +14,9 @@ from typing import Any
 
 import pytest
 
-from tests.e2e.browser.conftest import DemoServer, screenshot
+from tests.e2e.browser.conftest import DemoServer, screenshot, sign_in
 
 pytestmark = pytest.mark.e2e
-
-
-def _sign_in(server: DemoServer, page: Any, path: str) -> None:
-    page.goto(server.url + path)
-    assert "/sign-in" in page.url
-    page.get_by_label("API key").fill(server.api_key)
-    page.get_by_role("button", name="Sign in").click()
-    page.wait_for_url(server.url + path)
 
 
 def test_top_up_credit_note_and_the_portal(demo_server: DemoServer, page: Any) -> None:
@@ -46,7 +38,7 @@ def test_top_up_credit_note_and_the_portal(demo_server: DemoServer, page: Any) -
     invoice = next(i for i in invoices.json()["invoices"] if i["total_amount_cents"] > 100)
 
     # Dashboard: top up from the customer page.
-    _sign_in(demo_server, page, "/customers/acme")
+    sign_in(demo_server, page, "/customers/acme")
     wallets = page.locator("#wallets")
     assert "Browser credits" in wallets.inner_text()
     row = wallets.get_by_role("row").filter(has_text="Browser credits")
