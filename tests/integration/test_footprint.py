@@ -116,3 +116,36 @@ def test_portal_shows_the_footprint_beside_the_cost(
     assert "Environmental footprint" in text
     assert "500 gCO2e this period so far, against 200 gCO2e in the whole previous period" in text
     assert 'id="footprint-data"' in body
+
+
+def test_daily_series_lines_up_subscriptions_whose_periods_start_on_different_days(
+    container: Container, acme: UUID
+) -> None:
+    # A second subscription from 2024-03-12: its current period starts on the 12th, not the 1st.
+    container.subscriptions.create(
+        acme,
+        {
+            "external_customer_id": "acme_1",
+            "plan_code": "usage",
+            "external_id": "acme_sub_2",
+            "subscription_at": "2024-03-12T00:00:00Z",
+        },
+    )
+    container.events.ingest_batch(
+        acme,
+        [
+            {
+                "transaction_id": "acme_second_1",
+                "external_subscription_id": "acme_sub_2",
+                "code": "requests",
+                "timestamp": "2024-03-13T08:00:00Z",
+                "properties": {"n": 100},
+            }
+        ],
+    )
+    footprint = container.footprint.for_customer(acme, "acme_1")
+    assert footprint.days[0] == date(2024, 3, 1) and footprint.days[-1] == date(2024, 3, 15)
+    [series] = footprint.daily.values()
+    assert len(series) == len(footprint.days)
+    assert (series[2], series[9], series[12]) == (Decimal(400), Decimal(100), Decimal(40))
+    assert sum(series) == Decimal(540)

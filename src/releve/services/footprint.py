@@ -81,13 +81,14 @@ class FootprintService:
     def for_customer(self, organization_id: UUID, external_customer_id: str) -> Footprint:
         now = self._clock.now()
         lines: list[FootprintLine] = []
-        daily: dict[str, list[Decimal]] = {}
-        days: tuple[date, ...] = ()
+        daily: dict[str, dict[date, Decimal]] = {}
+        first_day: date | None = None
         with self._uow(read_only=True) as uow:
             customer = uow.customers.get(organization_id, external_customer_id)
             if customer is None:
                 raise NotFound("customer")
             tz = customer_timezone(uow, organization_id, customer)
+            today = local_date(now, tz)
             found, _ = uow.subscriptions.list(
                 organization_id,
                 SubscriptionFilter(customer_id=customer.id),
@@ -111,8 +112,11 @@ class FootprintService:
                 read = _Units(uow, organization_id, subscription, stored.plan, domain, charges)
                 now_units = read(current)
                 before = read(previous) if previous is not None else None
-                first, today = local_date(current.start, tz), local_date(now, tz)
+                # Subscriptions' periods may start on different days: the chart spans from the
+                # earliest, and each series adds its values by date, not by position.
+                first = local_date(current.start, tz)
                 days = tuple(first + timedelta(n) for n in range((today - first).days + 1))
+                first_day = first if first_day is None else min(first_day, first)
                 for charge in charges:
                     name, unit, factor = factors[charge.metric.code]
                     lines.append(
@@ -124,10 +128,17 @@ class FootprintService:
                     )  # fmt: skip
                     if _adds_up(charge):
                         per_day = _per_day(uow, subscription, charge, current, days, tz)
-                        series = daily.setdefault(f"{name} ({unit})", [Decimal(0)] * len(days))
-                        for n, value in enumerate(per_day):
-                            series[n] += value * factor
-        return Footprint(tuple(lines), days, {k: tuple(v) for k, v in daily.items()})
+                        series = daily.setdefault(f"{name} ({unit})", {})
+                        for day, value in zip(days, per_day, strict=True):
+                            series[day] = series.get(day, Decimal(0)) + value * factor
+        all_days: tuple[date, ...] = ()
+        if first_day is not None:
+            all_days = tuple(first_day + timedelta(n) for n in range((today - first_day).days + 1))
+        return Footprint(
+            tuple(lines),
+            all_days,
+            {k: tuple(v.get(d, Decimal(0)) for d in all_days) for k, v in daily.items()},
+        )
 
 
 @dataclass(frozen=True, slots=True)
