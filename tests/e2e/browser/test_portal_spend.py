@@ -45,14 +45,17 @@ def test_budget_comparison_and_footprint(demo_server: DemoServer, page: Any, bro
     amount = str(Decimal(budget_cents).scaleb(-2))
 
     page.goto(demo_server.portal_url)
-    field = page.get_by_label(re.compile("Set a budget"))
+    field = page.get_by_label(re.compile("(Set a|Change your) budget"))
     field.fill("-5")
     page.get_by_role("button", name="Save budget").click()
     assert page.get_by_text("Budget must be an amount above zero").is_visible()
-    assert page.get_by_label(re.compile("Set a budget")).get_attribute("aria-invalid") == "true"
+    assert (
+        page.get_by_label(re.compile("(Set a|Change your) budget")).get_attribute("aria-invalid")
+        == "true"
+    )
     page.console_errors.clear()  # the browser logs the 422 of the refused amount, as it should
 
-    page.get_by_label(re.compile("Set a budget")).fill(amount)
+    page.get_by_label(re.compile("(Set a|Change your) budget")).fill(amount)
     page.get_by_role("button", name="Save budget").click()
     page.wait_for_url(re.compile(r"budget=saved"))
     assert page.get_by_role("status").inner_text() == "Your budget is saved."
@@ -90,7 +93,7 @@ def test_budget_comparison_and_footprint(demo_server: DemoServer, page: Any, bro
 
     page.get_by_role("button", name="Remove the budget").click()
     page.wait_for_url(re.compile(r"budget=removed"))
-    assert page.get_by_label(re.compile("Set a budget")).is_visible()
+    assert page.get_by_label(re.compile("(Set a|Change your) budget")).is_visible()
     demo_server.api("PUT", "/plans/cloud_starter", {"plan": {"public": False}})
     blank = {"footprint_per_unit": None, "footprint_unit": None}
     demo_server.api("PUT", "/billable_metrics/api_calls", {"billable_metric": blank})
