@@ -58,6 +58,16 @@ def test_terminating_shows_the_final_invoice_on_the_customer_page(billed: TestCl
     assert billed.get("/customers/acme_1/subscriptions/acme_sub1/terminate").status_code == 404
 
 
+def test_an_unending_unit_price_is_shown_to_six_digits(billed: TestClient) -> None:
+    page = _terminate(billed, "acme_2", "acme_sub2")
+    invoice_id = INVOICE_LINK.search(page)
+    assert invoice_id
+    detail = html.unescape(billed.get(f"/invoices/{invoice_id.group(1)}").text)
+    # 7 calls: 2 free + 5 × 0.50 € = 2.50 €, i.e. 2.50 / 7 = 0.357142857… € a call.
+    assert "≈ €0.357143" in detail
+    assert "0.3571428571" not in detail
+
+
 def test_finalized_invoice_is_voided_and_a_second_void_is_explained(billed: TestClient) -> None:
     page = _terminate(billed, "acme_1", "acme_sub1")
     invoice_id = INVOICE_LINK.search(page).group(1)  # type: ignore[union-attr]

@@ -7,7 +7,7 @@ currency's own exponent; usage quantities are `Decimal` and are never passed thr
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
@@ -94,6 +94,22 @@ class Formatter:
         if amount is None:
             return "—"
         return format_currency(amount, currency, locale=self.locale, decimal_quantization=False)
+
+    def unit_price(self, amount: Decimal | None, currency: str) -> str:
+        """A fee's unit price (amount ÷ units): exact when it is short ("€0.0005"), else six
+        significant digits (at least the minor unit) marked "≈": an average such as
+        49 € × 6/31 has no end; the exact value stays in the API's precise_unit_amount."""
+        if amount is None:
+            return "—"
+        if not amount.is_finite() or amount.is_zero():
+            return self.decimal_money(amount, currency)
+        places = max(5 - amount.adjusted(), get_currency_precision(currency))
+        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        if rounded == amount:
+            return self.decimal_money(amount, currency)
+        if rounded.normalize().as_tuple().exponent < 0:
+            rounded = rounded.normalize()
+        return "≈ " + self.decimal_money(rounded, currency)
 
     def amount(self, amount: Decimal | None, currency: str) -> str:
         """A computed amount in major units, shown to the minor unit ("12,35 €"); the exact
