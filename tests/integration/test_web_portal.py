@@ -186,3 +186,15 @@ def test_a_portal_token_is_not_a_dashboard_session(
     assert container.dashboard_auth.session(token) is None
     client.cookies.set("releve_session", token)
     assert client.get("/", follow_redirects=False).status_code == 303
+
+
+def test_the_events_chart_says_which_codes_are_not_on_the_plan(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    container.events.ingest_batch(
+        org[0],
+        [{"transaction_id": "typo_1", "external_subscription_id": "acme_sub1", "code": "cals"}],
+    )
+    body = html.unescape(client.get(_path(container, org[0], "acme_1")).text)
+    assert '"name": "cals (not on your plan)"' in body
+    assert '"name": "cals"' not in body

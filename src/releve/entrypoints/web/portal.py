@@ -179,6 +179,8 @@ def _page(
         external_subscription_ids=[s.external_id for s in summaries] or [customer.external_id],
     )
     names = {line.metric_code: line.name for s in summaries for line in s.lines}
+    # Events whose code is no metric of the customer's plans (a typo, say) are not priced.
+    names |= {code: f"{code} (not on your plan)" for code in series.series if code not in names}
     # The events behind one line, paged; only a line of this customer's own subscriptions.
     behind: Any = None
     selected = next(
