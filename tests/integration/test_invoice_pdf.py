@@ -10,14 +10,17 @@ from __future__ import annotations
 import io
 import re
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from releve.bootstrap import Container
+from releve.services.invoice_documents import _Format
 from tests.integration.billing_support import catalog, list_invoices, post, subscribe, usage
 from tests.integration.support import FakeClock
 
@@ -204,3 +207,17 @@ def test_voided_invoice_is_stamped_void_and_rendered_again(
     after = rendered(container, org, invoice)
     assert "VOID" in after and "Total due €1,833.00" in after
     assert "VOID" not in pdf_text(before)
+
+
+@pytest.mark.parametrize(
+    ("amount", "currency", "shown"),
+    [
+        ("0.0005", "EUR", "€0.0005"),  # a configured price: exact
+        ("12.5", "EUR", "€12.50"),
+        ("0.03534136546184738955823293173", "USD", "≈ $0.0353414"),  # 8.80 $ / 249 units
+        ("888.8888888888888888888888889", "JPY", "≈ ¥888.889"),
+        ("0.07999999999999999999999999998", "EUR", "≈ €0.08"),
+    ],
+)
+def test_an_average_unit_price_reads_at_six_digits(amount: str, currency: str, shown: str) -> None:
+    assert _Format("en_US", ZoneInfo("UTC")).average_unit_price(Decimal(amount), currency) == shown

@@ -24,7 +24,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Protocol
 from uuid import UUID
 from zoneinfo import ZoneInfo
@@ -148,6 +148,19 @@ def document_locale(customer: Customer) -> str:
     return DEFAULT_LOCALE
 
 
+def readable_unit_price(amount: Decimal, currency: str) -> tuple[Decimal, bool]:
+    """A fee's average unit price (amount ÷ units) for reading: itself when short (0.0005),
+    else six significant digits, at least the minor unit (49 € × 6/31 has no end); True when
+    rounded. The exact value stays in the API's precise_unit_amount."""
+    if not amount.is_finite() or amount.is_zero():
+        return amount, False
+    places = max(5 - amount.adjusted(), get_currency_precision(currency))
+    rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+    if rounded == amount:
+        return amount, False
+    return (rounded.normalize() if rounded.normalize().as_tuple().exponent < 0 else rounded), True
+
+
 class _Format:
     def __init__(self, locale: str, zone: ZoneInfo) -> None:
         self.locale = locale
@@ -161,6 +174,12 @@ class _Format:
         if amount is None:
             return ""
         return format_currency(amount, currency, locale=self.locale, decimal_quantization=False)
+
+    def average_unit_price(self, amount: Decimal | None, currency: str) -> str:
+        if amount is None:
+            return ""
+        shown, rounded = readable_unit_price(amount, currency)
+        return ("≈ " if rounded else "") + self.unit_price(shown, currency)
 
     def quantity(self, value: Decimal) -> str:
         return format_decimal(value, format="#,##0.####", locale=self.locale)
@@ -264,7 +283,9 @@ def build_document(view: InvoiceView) -> InvoiceDocument:
                 explanation=fee.explanation,
                 period=fmt.span(fee.from_datetime, fee.to_datetime),
                 units=fmt.quantity(fee.units),
-                unit_price="" if tiered else fmt.unit_price(fee.precise_unit_amount, currency),
+                unit_price=""
+                if tiered
+                else fmt.average_unit_price(fee.precise_unit_amount, currency),
                 amount=fmt.money(fee.amount_cents, currency),
                 tables=tables,
             )

@@ -7,12 +7,14 @@ currency's own exponent; usage quantities are `Decimal` and are never passed thr
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
 from zoneinfo import ZoneInfo
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
+
+from releve.services.invoice_documents import readable_unit_price
 
 DEFAULT_LOCALE = "en_US"
 
@@ -96,20 +98,12 @@ class Formatter:
         return format_currency(amount, currency, locale=self.locale, decimal_quantization=False)
 
     def unit_price(self, amount: Decimal | None, currency: str) -> str:
-        """A fee's unit price (amount ÷ units): exact when it is short ("€0.0005"), else six
-        significant digits (at least the minor unit) marked "≈": an average such as
-        49 € × 6/31 has no end; the exact value stays in the API's precise_unit_amount."""
+        """A fee's average unit price: exact when short ("€0.0005"), else six significant
+        digits marked "≈" (`readable_unit_price`)."""
         if amount is None:
             return "—"
-        if not amount.is_finite() or amount.is_zero():
-            return self.decimal_money(amount, currency)
-        places = max(5 - amount.adjusted(), get_currency_precision(currency))
-        rounded = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-        if rounded == amount:
-            return self.decimal_money(amount, currency)
-        if rounded.normalize().as_tuple().exponent < 0:
-            rounded = rounded.normalize()
-        return "≈ " + self.decimal_money(rounded, currency)
+        shown, rounded = readable_unit_price(amount, currency)
+        return ("≈ " if rounded else "") + self.decimal_money(shown, currency)
 
     def amount(self, amount: Decimal | None, currency: str) -> str:
         """A computed amount in major units, shown to the minor unit ("12,35 €"); the exact
