@@ -122,7 +122,7 @@ PLANS: tuple[dict[str, Any], ...] = (
             {
                 "billable_metric_code": "call_minutes",
                 "charge_model": "standard",
-                "invoice_display_name": "National minutes",
+                "invoice_display_name": "Call minutes",
                 "properties": {"amount": "0.02"},
                 "filters": [
                     {
