@@ -198,3 +198,11 @@ def test_the_events_chart_says_which_codes_are_not_on_the_plan(
     body = html.unescape(client.get(_path(container, org[0], "acme_1")).text)
     assert '"name": "cals (not on your plan)"' in body
     assert '"name": "cals"' not in body
+
+
+def test_no_credit_notes_at_all_is_not_an_empty_page(
+    client: TestClient, container: Container, org: tuple[UUID, str], data: None
+) -> None:
+    body = client.get(_path(container, org[0], "acme_1") + "/credit-notes").text
+    assert "No credit notes yet." in body
+    assert "on this page" not in body
