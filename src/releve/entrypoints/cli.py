@@ -165,6 +165,10 @@ def bill(
             raise typer.Exit(2)
     with _container() as container:
         container.migrate()
+        from releve.entrypoints.scheduler import lifecycle
+
+        if moment is None or moment <= container.clock.now():  # a future --at is refused below
+            lifecycle(container, moment)  # starts and ends that came due, as `serve` does
         try:
             run = container.billing.bill_due(moment)
         except ValidationFailed as exc:

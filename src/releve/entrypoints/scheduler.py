@@ -11,6 +11,7 @@ it, and numbers stay gapless. A failing tick is logged and the next one runs as 
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from releve.entrypoints import daemon
@@ -28,12 +29,24 @@ def interval_from_env() -> float:
     return daemon.interval_from_env(INTERVAL_ENV, DEFAULT_INTERVAL_SECONDS)
 
 
-def tick(container: Container) -> None:
-    """One scheduler round (activations, then billing); never raises."""
+def lifecycle(container: Container, at: datetime | None = None) -> None:
+    """Subscription changes that come due by themselves, before billing: pending
+    subscriptions (future starts, downgrades at a period end) start, and subscriptions whose
+    `ending_at` has passed end there (their final invoice is issued with the termination).
+    Each step logs its failure and lets the next run."""
     try:
-        container.subscriptions.activate_due()
+        container.subscriptions.activate_due(at)
     except Exception:
         log.exception("scheduler: activating pending subscriptions failed")
+    try:
+        container.subscriptions.terminate_due(at)
+    except Exception:
+        log.exception("scheduler: terminating subscriptions at their ending_at failed")
+
+
+def tick(container: Container) -> None:
+    """One scheduler round (activations and endings, then billing); never raises."""
+    lifecycle(container)
     try:
         run = container.billing.bill_due()
     except Exception:

@@ -253,6 +253,10 @@ class SubscriptionRepository(Protocol):
         """Pending subscriptions (all organizations) whose start is ≤ now."""
         ...
 
+    def due_ending(self, now: datetime) -> Sequence[Subscription]:
+        """Active subscriptions (all organizations) whose `ending_at` is ≤ now."""
+        ...
+
     def external_ids(self, organization_id: UUID) -> set[str]: ...
 
 

@@ -329,6 +329,38 @@ class SubscriptionService:
                 activated.append(result)
         return activated
 
+    def terminate_due(self, now: datetime | None = None) -> Sequence[Subscription]:
+        """Terminate every active subscription whose `ending_at` has come (all organizations),
+        at its `ending_at` — not at the moment the scheduler noticed — with its final invoice,
+        as Lago does. For the scheduler and `releve bill`."""
+        moment = now or self._clock.now()
+        with self._uow(read_only=True) as uow:
+            due = uow.subscriptions.due_ending(moment)
+        ended = []
+        for candidate in due:
+
+            def attempt(candidate: Subscription = candidate) -> Subscription | None:
+                with self._uow() as uow:
+                    subscription = uow.subscriptions.get_by_id(
+                        candidate.organization_id, candidate.id
+                    )
+                    if (
+                        subscription is None
+                        or subscription.status != SUBSCRIPTION_ACTIVE
+                        or subscription.ending_at is None
+                        or subscription.ending_at > moment
+                    ):
+                        return None  # terminated or changed meanwhile
+                    terminate_in(uow, self._recorder, subscription, subscription.ending_at)
+                    self._on_terminated(uow, subscription)
+                    uow.commit()
+                return subscription
+
+            result = retry_on_conflict(attempt)
+            if result is not None:
+                ended.append(result)
+        return ended
+
     def _hooks_on_start(self, uow: UnitOfWork, subscription: Subscription) -> None:
         """Billing hooks of a subscription that just became active (and of the one it
         replaced, when an upgrade or a downgrade ended it)."""

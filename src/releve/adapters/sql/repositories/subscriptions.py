@@ -122,6 +122,18 @@ class SqlSubscriptionRepository:
         )
         return [to_record(Subscription, r) for r in rows]
 
+    def due_ending(self, now: datetime) -> Sequence[Subscription]:
+        rows = self._c.execute(
+            subs.select()
+            .where(
+                subs.c.status == SUBSCRIPTION_ACTIVE,
+                subs.c.ending_at.is_not(None),
+                subs.c.ending_at <= now,
+            )
+            .order_by(subs.c.ending_at, subs.c.id)
+        )
+        return [to_record(Subscription, r) for r in rows]
+
     def external_ids(self, organization_id: UUID) -> set[str]:
         return set(
             self._c.execute(
