@@ -360,3 +360,17 @@ def test_customer_page_shows_the_same_usage_summary_as_the_portal(
         assert theirs not in text
     other = signed_in.get("/customers/acme_2").text
     assert "acme_sub2" in other and "acme_sub1" not in other
+
+
+def test_a_wrong_address_gets_a_page_in_a_browser_and_json_elsewhere(client: TestClient) -> None:
+    browser = {"accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    page = client.get("/no-such-page", headers=browser)
+    assert page.status_code == 404 and "text/html" in page.headers["content-type"]
+    assert "There is no page at this address." in page.text
+    portal = client.get("/portal/abc/no-such-page", headers=browser)
+    assert portal.status_code == 404 and "Open the link again" in portal.text
+    assert "Back to the overview" not in portal.text
+    for path, headers in (("/no-such-page", {}), ("/api/v1/no-such-thing", browser)):
+        r = client.get(path, headers=headers)
+        assert r.status_code == 404
+        assert r.json() == {"status": 404, "error": "Not Found", "code": "not_found"}

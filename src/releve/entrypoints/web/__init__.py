@@ -12,6 +12,7 @@ from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException
 
 
 def mount(app: FastAPI) -> None:
@@ -32,6 +33,7 @@ def mount(app: FastAPI) -> None:
         wallets,
         webhooks,
     )
+    from releve.entrypoints.web.formatting import Formatter, locale_from_header
     from releve.entrypoints.web.security import CsrfRejected, PageNotFound, SignInRequired
     from releve.entrypoints.web.templating import render
 
@@ -61,6 +63,33 @@ def mount(app: FastAPI) -> None:
             title="This form has expired",
             message="For your safety the form was not accepted: it did not come from this "
             "session. Go back, reload the page and send it again.",
+        )
+
+    api_http_error = app.exception_handlers[HTTPException]
+
+    @app.exception_handler(HTTPException)
+    async def _no_such_page(request: Request, exc: HTTPException) -> Response:
+        """A browser at a wrong address gets a page; the API (and any non-HTML client) keeps
+        its JSON envelope."""
+        path, accept = request.url.path, request.headers.get("accept", "")
+        if exc.status_code != 404 or path.startswith("/api/") or "text/html" not in accept:
+            return await api_http_error(request, exc)
+        if path.startswith("/portal/"):
+            return render(
+                request,
+                "portal/error.html",
+                status_code=404,
+                fmt=Formatter(locale_from_header(request.headers.get("accept-language"))),
+                title="Page not found",
+                message="There is no page at this address. Open the link again from the "
+                "message you received.",
+            )
+        return render(
+            request,
+            "error.html",
+            status_code=404,
+            title="Page not found",
+            message="There is no page at this address.",
         )
 
     @app.exception_handler(PageNotFound)
