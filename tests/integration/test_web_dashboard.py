@@ -374,3 +374,15 @@ def test_a_wrong_address_gets_a_page_in_a_browser_and_json_elsewhere(client: Tes
         r = client.get(path, headers=headers)
         assert r.status_code == 404
         assert r.json() == {"status": 404, "error": "Not Found", "code": "not_found"}
+
+
+def test_an_empty_sign_in_form_says_what_to_fill(client: TestClient) -> None:
+    form = client.get("/sign-in")
+    empty = client.post("/sign-in", data={"csrf_token": csrf_of(form.text)})
+    assert empty.status_code == 422
+    assert "Enter your email and password, or an API key." in empty.text
+    assert "do not match" not in empty.text
+    no_password = client.post(
+        "/sign-in", data={"csrf_token": csrf_of(form.text), "email": "a@example.com"}
+    )
+    assert no_password.status_code == 422 and "Enter your password." in no_password.text

@@ -31,6 +31,7 @@ BAD_PASSWORD = (
     "This email and password do not match an account. Check both and try again, "
     "or sign in with an API key."
 )
+EMPTY_FORM = "Enter your email and password, or an API key."
 BAD_KEY = (
     "This API key is not valid. Check that you copied all of it, and that it has not been revoked."
 )
@@ -88,6 +89,15 @@ def sign_in(request: Request, container: ContainerDep, form: FormDep) -> Respons
             next_path=next_path,
             error="The form expired. Please sign in again.",
             status_code=403,
+            method=method,
+            email=email,
+        )
+    if method == "password" and not (email and _text(form.get("password"))):
+        return _form(
+            request,
+            next_path=next_path,
+            error=EMPTY_FORM if not email else "Enter your password.",
+            status_code=422,
             method=method,
             email=email,
         )
