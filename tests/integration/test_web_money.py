@@ -474,3 +474,13 @@ def test_another_organizations_money_is_not_found(
     assert container.webhooks.get_endpoint(b.organization_id, str(endpoint.id))
     customer_page = dashboard.get("/customers/cus_a").text
     assert b.wallet_id not in customer_page and b.credit_note_number not in customer_page
+
+
+def test_a_wallet_named_prepaid_credits_is_not_named_twice(
+    client: TestClient, container: Container, portal_a: str, people: dict[str, History]
+) -> None:
+    a = people["a"]
+    container.wallets.update(a.organization_id, a.wallet_id, {"name": "Prepaid credits"})
+    words = _text(client.get(f"{portal_a}/invoices/{a.february_id}").text)
+    assert "Prepaid credits −€6.00" in words
+    assert "Prepaid credits: Prepaid credits" not in words
