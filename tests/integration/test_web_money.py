@@ -432,6 +432,8 @@ def test_webhook_endpoints_log_and_retry(
     )
     assert r.status_code == 303
     assert container.webhooks.get_webhook(a.organization_id, retry.group(1)).status == "pending"
+    # Pending again: its attempts are the ones so far, not "1 of 1" as if none were left.
+    assert re.search(r"\b1 of 1 so far\b", _text(dashboard.get(f"/webhooks/{endpoint_id}").text))
     deleted = dashboard.post(
         f"/webhooks/{endpoint_id}/delete", data={"csrf_token": token}, follow_redirects=False
     )
