@@ -6,7 +6,7 @@ from fastapi import FastAPI
 
 from releve import __version__
 from releve.bootstrap import Container, bootstrap
-from releve.entrypoints.api import errors
+from releve.entrypoints.api import docs, errors
 from releve.entrypoints.api.exact import ExactJSONResponse
 from releve.entrypoints.api.routes import (
     add_ons,
@@ -42,12 +42,13 @@ def create_app(container: Container | None = None) -> FastAPI:
         version=__version__,
         description="Usage-based billing, compatible with the Lago v1 API.",
         openapi_url=f"{API_PREFIX}/openapi.json",
-        docs_url="/docs",
+        docs_url=None,  # served offline by `docs.mount` below
         redoc_url=None,
         default_response_class=ExactJSONResponse,
     )
     app.state.container = container
     errors.install(app)
+    docs.mount(app)
     for module in (
         events,
         usage,
