@@ -56,6 +56,8 @@ def test_terminating_shows_the_final_invoice_on_the_customer_page(billed: TestCl
     assert "How this amount is computed" in detail  # the graduated tiers, explained
     # Terminated: no second confirmation page.
     assert billed.get("/customers/acme_1/subscriptions/acme_sub1/terminate").status_code == 404
+    # Start and end times say which zone they are shown in (the organization's).
+    assert "Started (UTC)" in page and "Ended (UTC)" in page
 
 
 def test_an_unending_unit_price_is_shown_to_six_digits(billed: TestClient) -> None:

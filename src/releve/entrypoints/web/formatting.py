@@ -157,6 +157,11 @@ class Formatter:
             value = value.astimezone(self._zone).date()
         return format_date(value, format=style, locale=self.locale)
 
+    @property
+    def zone(self) -> str:
+        """The IANA name of the zone times are shown in, to say so next to them."""
+        return self._zone.key
+
     def datetime(self, value: datetime | None, style: str = "medium") -> str:
         if value is None:
             return "—"
