@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from pypdf import PdfReader
 
 from releve.bootstrap import Container
-from releve.services.invoice_documents import _Format
+from releve.services.invoice_document_view import _Format
 from tests.integration.billing_support import catalog, list_invoices, post, subscribe, usage
 from tests.integration.support import FakeClock
 

@@ -21,11 +21,8 @@ from releve.adapters.sql.uow import SqlUnitOfWorkFactory
 from releve.bootstrap import Container
 from releve.entrypoints.api.app import create_app
 from releve.services.billing_queries import InvoiceQueries
-from releve.services.invoice_documents import (
-    InvoiceDocument,
-    InvoiceDocumentService,
-    RendererUnavailable,
-)
+from releve.services.invoice_document_view import InvoiceDocument
+from releve.services.invoice_documents import InvoiceDocumentService, RendererUnavailable
 from tests.integration.billing_support import catalog, list_invoices, post, subscribe
 from tests.integration.support import FakeClock
 from tests.integration.test_invoice_pdf import at, january_invoice, pdf_text

@@ -13,7 +13,8 @@ from typing import Any
 
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
-from releve.services.invoice_documents import InvoiceDocument, RendererUnavailable
+from releve.services.invoice_document_view import InvoiceDocument
+from releve.services.invoice_documents import RendererUnavailable
 
 INSTALL = (
     "install WeasyPrint (pip install weasyprint) and Pango "

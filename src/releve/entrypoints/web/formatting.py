@@ -14,7 +14,7 @@ from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_currency, format_decimal, get_currency_precision
 
-from releve.services.invoice_documents import readable_unit_price
+from releve.services.invoice_document_view import readable_unit_price
 
 DEFAULT_LOCALE = "en_US"
 
