@@ -7,7 +7,7 @@ are aware UTC datetimes.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -83,6 +83,23 @@ class AlertThresholdCrossing:
     recurring: bool
 
 
+@dataclass(frozen=True, slots=True)
+class EvaluationTarget:
+    """What the usage evaluator must look at for one touched subscription (`evaluation_targets`):
+    nothing at all for most, so the per-subscription reads are skipped."""
+
+    subscription_id: UUID
+    organization_id: UUID
+    customer_id: UUID
+    has_thresholds: bool  # active, and its plan has usage thresholds (progressive billing)
+    has_alerts: bool  # active, and at least one alert names its external id
+    has_budget: bool  # its customer has a budget
+
+    @property
+    def relevant(self) -> bool:
+        return self.has_thresholds or self.has_alerts or self.has_budget
+
+
 class AlertRepository(Protocol):
     # --- progressive billing ---
     def crossings(self, subscription_id: UUID) -> list[UsageThresholdCrossing]: ...
@@ -103,6 +120,11 @@ class AlertRepository(Protocol):
     def threshold_subscriptions(self) -> list[tuple[UUID, UUID]]:
         """(organization id, subscription id) of active subscriptions whose plan has usage
         thresholds, all organizations."""
+        ...
+
+    def evaluation_targets(self, subscription_ids: Collection[UUID]) -> list[EvaluationTarget]:
+        """One row per existing subscription of `subscription_ids` (any organization; the caller
+        checks the organization), in one query per 500 ids: what the usage evaluator must do."""
         ...
 
     # --- alerts ---

@@ -3,9 +3,11 @@
 After an ingest commits, `EventService` hands the touched subscription ids to `notify` (O(1):
 a set insert under a lock — ingest never waits for evaluation). One daemon thread per process
 takes them, deduplicated (a subscription hit by 500 events in a burst is evaluated once per
-wake-up), and for each one: issues a progressive-billing invoice if a usage threshold was
-crossed, fires the subscription's alerts, and checks the customer's budget. Evaluation reads
-the usage aggregates (`progressive_billing.snapshot`), never the raw events.
+wake-up), asks in one query which have usage thresholds, alerts or a customer budget (most
+have none, and cost nothing more), and for each of those: issues a progressive-billing invoice
+if a usage threshold was crossed, fires the subscription's alerts, and checks the customer's
+budget. Evaluation reads the usage aggregates (`progressive_billing.snapshot`), never the raw
+events.
 
 Crashes and restarts lose only the in-memory queue: the scheduler tick and `releve bill` run
 `catch_up`, which evaluates every subscription with thresholds or alerts and every budget.
@@ -128,17 +130,28 @@ class UsageEvaluator:
                     self._cond.notify_all()
 
     def _run(self, batch: dict[UUID, UUID]) -> None:
+        """One query says which subscriptions have thresholds, alerts or a budget (most have
+        none: they cost nothing more); only those are evaluated."""
+        try:
+            with self._uow(read_only=True) as uow:
+                found = {t.subscription_id: t for t in uow.alerts.evaluation_targets(batch.keys())}
+        except Exception:  # the catch-up evaluates them later
+            log.exception("usage evaluator: finding %d subscriptions failed", len(batch))
+            return
         customers: dict[UUID, UUID] = {}
         for sid, org in batch.items():
+            target = found.get(sid)
+            if target is None or target.organization_id != org or not target.relevant:
+                continue
             try:
-                self._progressive.evaluate(org, sid)
-                self._alerts.evaluate(org, sid)
-                with self._uow(read_only=True) as uow:
-                    sub = uow.subscriptions.get_by_id(org, sid)
-                if sub is not None:
-                    customers[sub.customer_id] = org
+                if target.has_thresholds:
+                    self._progressive.evaluate(org, sid)
+                if target.has_alerts:
+                    self._alerts.evaluate(org, sid)
             except Exception:  # one subscription's failure must not stop the others
                 log.exception("usage evaluator: subscription %s failed", sid)
+            if target.has_budget:
+                customers[target.customer_id] = org
         for customer_id, org in customers.items():
             try:
                 self._budget_check(org, customer_id)

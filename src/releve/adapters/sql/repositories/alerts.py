@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
@@ -17,9 +17,11 @@ from releve.adapters.sql.tables_alerts import (
     usage_threshold_crossings,
 )
 from releve.adapters.sql.tables_billing import fees, invoice_subscriptions, invoices
+from releve.adapters.sql.tables_portal import budgets
 from releve.services.alert_records import (
     Alert,
     AlertThresholdCrossing,
+    EvaluationTarget,
     TriggeredAlert,
     UsageThresholdCrossing,
 )
@@ -28,6 +30,7 @@ from releve.services.pagination import PageRequest
 from releve.services.records import SUBSCRIPTION_ACTIVE
 
 PROGRESSIVE = "progressive_billing"
+TARGETS_CHUNK = 500  # ids per IN (...) list: well under SQLite's bound-parameter limit
 LINK_KIND = "progressive"  # the invoice_subscriptions.kind of a progressive invoice
 
 
@@ -102,6 +105,30 @@ class SqlAlertRepository:
             .order_by(subscriptions.c.organization_id, subscriptions.c.id)
         )
         return [(r.organization_id, r.id) for r in rows if r.usage_thresholds]
+
+    def evaluation_targets(self, subscription_ids: Collection[UUID]) -> list[EvaluationTarget]:
+        s, a, b = subscriptions, subscription_alerts, budgets
+        has_alerts = sa.exists().where(
+            a.c.organization_id == s.c.organization_id,
+            a.c.external_subscription_id == s.c.external_id,
+        )
+        has_budget = sa.exists().where(
+            b.c.organization_id == s.c.organization_id, b.c.customer_id == s.c.customer_id
+        )
+        query = sa.select(
+            s.c.id, s.c.organization_id, s.c.customer_id, s.c.status, plans.c.usage_thresholds,
+            has_alerts.label("has_alerts"), has_budget.label("has_budget"),
+        ).join(plans, plans.c.id == s.c.plan_id)  # fmt: skip
+        ids = list(subscription_ids)
+        found = []
+        for i in range(0, len(ids), TARGETS_CHUNK):
+            for r in self._c.execute(query.where(s.c.id.in_(ids[i : i + TARGETS_CHUNK]))):
+                active = r.status == SUBSCRIPTION_ACTIVE
+                thresholds = active and bool(r.usage_thresholds)
+                alerted = active and bool(r.has_alerts)
+                found.append(EvaluationTarget(r.id, r.organization_id, r.customer_id,
+                                              thresholds, alerted, bool(r.has_budget)))  # fmt: skip
+        return found
 
     # --- alerts ------------------------------------------------------------------------------
 
