@@ -22,8 +22,17 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator, TypeEngine
 
-_SQLITE_FORMAT = "%Y-%m-%dT%H:%M:%S.%fZ"
 _SQLITE_WIDTH = 27  # len("2024-01-31T23:59:59.000000Z")
+
+
+def sqlite_time(value: datetime) -> str:
+    """The fixed-width UTC text SQLite stores (`2024-01-31T23:59:59.000000Z`). `isoformat` is
+    several times faster than `strftime` (ingest formats two per event) and always writes
+    four-digit years; naive datetimes are refused."""
+    if value.tzinfo is None or value.utcoffset() is None:
+        raise ValueError("naive datetimes are not allowed; pass an aware datetime")
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
@@ -71,10 +80,11 @@ class UtcDateTime(TypeDecorator[datetime]):
             return None
         if not isinstance(value, datetime):
             raise TypeError(f"UtcDateTime takes datetime, got {type(value).__name__}")
+        if dialect.name == "sqlite":
+            return sqlite_time(value)
         if value.tzinfo is None or value.utcoffset() is None:
             raise ValueError("naive datetimes are not allowed; pass an aware datetime")
-        utc = value.astimezone(UTC)
-        return utc.strftime(_SQLITE_FORMAT) if dialect.name == "sqlite" else utc
+        return value.astimezone(UTC)
 
     def process_result_value(self, value: Any, dialect: Dialect) -> datetime | None:
         if value is None:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from releve.adapters.sql.repositories.base import count_and_page, to_record
 from releve.adapters.sql.tables import events, subscriptions
+from releve.adapters.sql.types import sqlite_time
 from releve.services import exact_json
 from releve.services.errors import StoreConflict
 from releve.services.pagination import PageRequest
@@ -47,7 +48,6 @@ _SQLITE_INSERT = (
     f"INSERT INTO events ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})"
 )
 _PG_COPY = f"COPY events ({', '.join(_COLUMNS)}) FROM STDIN"
-_SQLITE_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"  # as `types.UtcDateTime` writes it
 
 
 def _utc(value: datetime) -> datetime:
@@ -72,11 +72,11 @@ def sqlite_row(e: StoredEvent) -> tuple[Any, ...]:
         e.transaction_id,
         e.external_subscription_id,
         e.code,
-        _utc(e.timestamp).strftime(_SQLITE_TIME),
+        sqlite_time(e.timestamp),
         exact_json.dumps(e.properties),
         None if amount is None else str(amount),
         e.payload_hash,
-        _utc(e.created_at).strftime(_SQLITE_TIME),
+        sqlite_time(e.created_at),
         e.status,
         e.unmatched_reason,
         None if e.subscription_id is None else e.subscription_id.hex,

@@ -1,5 +1,6 @@
-"""Per-hour aggregate states and their per-local-day rollup: set-based loads and one
-executemany upsert per group and table; `read_states` for the usage reader (state as text).
+"""Per-hour aggregate states and their per-local-day rollup: set-based loads and upserts per
+group and table (driver-level, `aggregate_rows`); `read_states` for the usage reader (state as
+text).
 
 Concurrency: `lock` takes a transaction-scoped PostgreSQL advisory lock per subscription (in a
 fixed order, so two writers never wait on each other crosswise; all in one statement) before
@@ -12,43 +13,18 @@ from __future__ import annotations
 
 from collections.abc import Collection, Sequence
 from datetime import datetime
-from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
+from releve.adapters.sql.repositories.aggregate_rows import AggregateRows
 from releve.adapters.sql.tables import usage_aggregates as ua
 from releve.adapters.sql.tables import usage_daily_aggregates as ud
-from releve.services.records import AggregateKey, StoredState, UsageAggregate
-
-# 8 columns × 400 rows stays below SQLite's bound-parameter limit; 4 per key when loading.
-CHUNK = 400
-_KEY = (ua.c.subscription_id, ua.c.charge_id, ua.c.bucket, ua.c.hour_start)
-_DAY_KEY = (ud.c.subscription_id, ud.c.charge_id, ud.c.bucket, ud.c.day_start)
-
-
-def _upsert(insert: Any, table: sa.Table = ua) -> Any:
-    statement = insert(table)
-    key = _KEY if table is ua else _DAY_KEY
-    return statement.on_conflict_do_update(
-        index_elements=[table.c.organization_id, *key],
-        set_={
-            "state": statement.excluded.state,
-            "events_count": statement.excluded.events_count,
-            "updated_at": statement.excluded.updated_at,
-        },
-    )
-
+from releve.services.records import AggregateKey, StateVersion, StoredState, UsageAggregate
 
 _LOCK_MANY = sa.text(
     "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
 )
-_UPSERTS = {"postgresql": _upsert(postgresql.insert), "sqlite": _upsert(sqlite.insert)}
-_DAILY_UPSERTS = {
-    "postgresql": _upsert(postgresql.insert, ud),
-    "sqlite": _upsert(sqlite.insert, ud),
-}
 
 
 def _lock_id(subscription_id: UUID) -> int:
@@ -74,82 +50,30 @@ class SqlUsageAggregateRepository:
     def load(
         self, organization_id: UUID, keys: Collection[AggregateKey]
     ) -> dict[AggregateKey, UsageAggregate]:
-        return self._load(ua, _KEY, organization_id, keys)
+        return AggregateRows(self._c, "usage_aggregates", "hour_start").load(
+            organization_id, list(keys)
+        )
 
     def load_daily(
         self, organization_id: UUID, keys: Collection[AggregateKey]
     ) -> dict[AggregateKey, UsageAggregate]:
-        return self._load(ud, _DAY_KEY, organization_id, keys)
-
-    def _load(
-        self,
-        table: sa.Table,
-        columns: tuple[Any, ...],
-        organization_id: UUID,
-        keys: Collection[AggregateKey],
-    ) -> dict[AggregateKey, UsageAggregate]:
-        ordered = sorted(
-            keys, key=lambda k: (k.subscription_id, k.charge_id, k.bucket, k.hour_start)
+        return AggregateRows(self._c, "usage_daily_aggregates", "day_start").load(
+            organization_id, list(keys)
         )
-        found: dict[AggregateKey, UsageAggregate] = {}
-        for start in range(0, len(ordered), CHUNK):
-            chunk = ordered[start : start + CHUNK]
-            rows = self._c.execute(
-                sa.select(*columns, table.c.state, table.c.events_count).where(
-                    table.c.organization_id == organization_id,
-                    sa.tuple_(*columns).in_(
-                        [(k.subscription_id, k.charge_id, k.bucket, k.hour_start) for k in chunk]
-                    ),
-                )
-            )
-            for subscription_id, charge_id, bucket, at, state, events_count in rows:
-                key = AggregateKey(subscription_id, charge_id, bucket, at)
-                found[key] = UsageAggregate(key, state, int(events_count))
-        return found
 
     def upsert(
         self, organization_id: UUID, aggregates: Sequence[UsageAggregate], at: datetime
     ) -> None:
-        self._upsert(_UPSERTS, "hour_start", organization_id, aggregates, at)
+        AggregateRows(self._c, "usage_aggregates", "hour_start").upsert(
+            organization_id, aggregates, at
+        )
 
     def upsert_daily(
         self, organization_id: UUID, aggregates: Sequence[UsageAggregate], at: datetime
     ) -> None:
-        self._upsert(_DAILY_UPSERTS, "day_start", organization_id, aggregates, at)
-
-    def _upsert(
-        self,
-        statements: dict[str, Any],
-        start: str,
-        organization_id: UUID,
-        aggregates: Sequence[UsageAggregate],
-        at: datetime,
-    ) -> None:
-        rows = [
-            {
-                "organization_id": organization_id,
-                "subscription_id": a.key.subscription_id,
-                "charge_id": a.key.charge_id,
-                "bucket": a.key.bucket,
-                start: a.key.hour_start,
-                "state": a.state,
-                "events_count": a.events_count,
-                "updated_at": at,
-            }
-            for a in sorted(
-                aggregates,
-                key=lambda a: (
-                    a.key.subscription_id,
-                    a.key.charge_id,
-                    a.key.bucket,
-                    a.key.hour_start,
-                ),
-            )
-        ]
-        if rows:
-            # executemany of one statement compiled once per dialect (a multi-row VALUES of
-            # varying length was compiled anew per call: half the writer's time in a profile).
-            self._c.execute(statements[self._c.dialect.name], rows)
+        AggregateRows(self._c, "usage_daily_aggregates", "day_start").upsert(
+            organization_id, aggregates, at
+        )
 
     def delete(self, organization_id: UUID, subscription_id: UUID, since: datetime | None) -> None:
         query = ua.delete().where(
@@ -234,4 +158,68 @@ class SqlUsageAggregateRepository:
                 StoredState(charge_id, bucket, start, state, int(events_count))
                 for charge_id, bucket, start, state, events_count in self._c.execute(query)
             )
+        return found
+
+    def state_versions(
+        self,
+        organization_id: UUID,
+        subscription_id: UUID,
+        *,
+        hours: Sequence[tuple[datetime, datetime]],
+        days: Sequence[tuple[datetime, datetime]],
+        charge_ids: Collection[UUID] | None = None,
+    ) -> list[StateVersion]:
+        # No state column: the reader fetches (`state_texts`) only the rows it has not decoded.
+        if charge_ids is not None and not charge_ids:
+            return []
+        found: list[StateVersion] = []
+        for daily, table, column, ranges in (
+            (True, ud, ud.c.day_start, days),
+            (False, ua, ua.c.hour_start, hours),
+        ):
+            if not ranges:
+                continue
+            query = sa.select(
+                table.c.charge_id, table.c.bucket, column, table.c.updated_at, table.c.events_count
+            ).where(
+                table.c.organization_id == organization_id,
+                table.c.subscription_id == subscription_id,
+                sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
+            )
+            if charge_ids is not None:
+                query = query.where(table.c.charge_id.in_(sorted(charge_ids)))
+            found.extend(
+                StateVersion(daily, charge_id, bucket, start, updated_at, int(events_count))
+                for charge_id, bucket, start, updated_at, events_count in self._c.execute(query)
+            )
+        return found
+
+    def state_texts(
+        self, organization_id: UUID, subscription_id: UUID, rows: Sequence[StateVersion]
+    ) -> list[tuple[StateVersion, str]]:
+        found: list[tuple[StateVersion, str]] = []
+        for daily, table, column in ((True, ud, ud.c.day_start), (False, ua, ua.c.hour_start)):
+            keys = sorted({(r.charge_id, r.bucket, r.start) for r in rows if r.daily is daily})
+            text = (
+                sa.cast(table.c.state, sa.Text)
+                if self._c.dialect.name == "postgresql"
+                else sa.type_coerce(table.c.state, sa.Text)
+            )
+            for at in range(0, len(keys), 300):  # 3 bound values a key: well under the limits
+                query = sa.select(
+                    table.c.charge_id,
+                    table.c.bucket,
+                    column,
+                    table.c.updated_at,
+                    table.c.events_count,
+                    text,
+                ).where(
+                    table.c.organization_id == organization_id,
+                    table.c.subscription_id == subscription_id,
+                    sa.tuple_(table.c.charge_id, table.c.bucket, column).in_(keys[at : at + 300]),
+                )
+                found.extend(
+                    (StateVersion(daily, charge_id, bucket, start, updated_at, int(count)), state)
+                    for charge_id, bucket, start, updated_at, count, state in self._c.execute(query)
+                )
         return found
