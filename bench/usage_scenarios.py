@@ -21,13 +21,17 @@ through the services would take longer than the bill run itself).
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import sqlite3
 import statistics
 import subprocess
 import sys
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from uuid import UUID
 
@@ -35,7 +39,7 @@ import sqlalchemy as sa
 
 from bench.data import METRICS, Dataset
 from bench.stores import PLAN_CODE, VerificationError, bench_plan
-from bench.usage_data import Target, check_counts, load_usage
+from bench.usage_data import Target, Written, check_counts, load_usage
 from releve.adapters.sql import tables
 from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.migrate import upgrade
@@ -142,12 +146,18 @@ def current_usage(ctx: Context) -> list[Run]:
     from bench.scenarios import Run
 
     url = ctx.store.blank("usage")
-    tenant = create_tenant(url, 1)
+    kept = _kept(ctx, url)
     started = time.perf_counter()
-    written = load_usage(url, tenant.organization_id, tenant.targets, ctx.usage_events,
-                         PERIOD_START, EVENTS_END)  # fmt: skip
+    if kept is not None:
+        tenant, written = kept
+    else:
+        tenant = create_tenant(url, 1)
+        written = load_usage(url, tenant.organization_id, tenant.targets, ctx.usage_events,
+                             PERIOD_START, EVENTS_END)  # fmt: skip
     generated = time.perf_counter() - started
     check_counts(url, tenant.organization_id, written)
+    if kept is None:
+        _keep(ctx, url, tenant, written)
     engine = create_engine(url)
     try:
         container = bootstrap(
@@ -185,6 +195,47 @@ def current_usage(ctx: Context) -> list[Run]:
         "rate column = calls/s at p50."
     )
     return runs
+
+
+def _kept_path(ctx: Context) -> Path | None:
+    """`RELEVE_BENCH_KEEP=<dir>` (SQLite only): (e)'s generated database is kept there per
+    event count and reused by later runs (generation at 1 M takes minutes, 10 M most of an hour;
+    `var/bench` itself is emptied after every run)."""
+    keep = os.environ.get("RELEVE_BENCH_KEEP")
+    if not keep or ctx.store.kind != "sqlite":
+        return None
+    return Path(keep) / f"usage-{ctx.usage_events}.db"
+
+
+def _kept(ctx: Context, url: str) -> tuple[Tenant, Written] | None:
+    saved = _kept_path(ctx)
+    if saved is None or not saved.exists() or not saved.with_suffix(".json").exists():
+        return None
+    meta = json.loads(saved.with_suffix(".json").read_text())
+    shutil.copyfile(saved, url.removeprefix("sqlite:///"))
+    targets = [Target(UUID(t["subscription_id"]), t["external_id"], UUID(t["plan_id"]))
+               for t in meta["targets"]]  # fmt: skip
+    tenant = Tenant(UUID(meta["organization_id"]), targets)
+    return tenant, Written(**meta["written"])
+
+
+def _keep(ctx: Context, url: str, tenant: Tenant, written: Written) -> None:
+    saved = _kept_path(ctx)
+    if saved is None:
+        return
+    path = url.removeprefix("sqlite:///")
+    raw = sqlite3.connect(path)
+    raw.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    raw.close()
+    saved.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(path, saved)
+    meta = {
+        "organization_id": str(tenant.organization_id),
+        "targets": [{**asdict(t), "subscription_id": str(t.subscription_id),
+                     "plan_id": str(t.plan_id)} for t in tenant.targets],
+        "written": asdict(written),
+    }  # fmt: skip
+    saved.with_suffix(".json").write_text(json.dumps(meta))
 
 
 def bill_run(ctx: Context) -> list[Run]:

@@ -21,6 +21,7 @@ from releve.services.records import (
     BillableMetric,
     Customer,
     Organization,
+    StateVersion,
     StoredEvent,
     StoredPlan,
     StoredState,
@@ -305,6 +306,25 @@ class UsageAggregateRepository(Protocol):
     ) -> list[StoredState]:
         """Hourly rows whose hour starts in one of `hours` ([start, end) ranges) and daily rows
         whose day starts in one of `days`, of these charges when given; state as JSON text."""
+        ...
+
+    def state_versions(
+        self,
+        organization_id: UUID,
+        subscription_id: UUID,
+        *,
+        hours: Sequence[tuple[datetime, datetime]],
+        days: Sequence[tuple[datetime, datetime]],
+        charge_ids: Collection[UUID] | None = None,
+    ) -> list[StateVersion]:
+        """The rows `read_states` would read, without their state (a cheap query)."""
+        ...
+
+    def state_texts(
+        self, organization_id: UUID, subscription_id: UUID, rows: Sequence[StateVersion]
+    ) -> list[tuple[StateVersion, str]]:
+        """These rows (of either table) as they are now: version and state as JSON text; rows
+        deleted since are missing."""
         ...
 
     def for_subscription(

@@ -243,3 +243,17 @@ class StoredState:
     start: datetime
     state: str
     events_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class StateVersion:
+    """Which version of one hourly (`daily` false) or daily row the store holds, without its
+    state: every write sets `updated_at` and an added event bumps `events_count`, so the reader
+    keys what it decoded and merged by these instead of by the (large) state text."""
+
+    daily: bool
+    charge_id: UUID
+    bucket: str
+    start: datetime
+    updated_at: datetime
+    events_count: int

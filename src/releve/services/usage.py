@@ -54,7 +54,6 @@ from releve.services.records import (
     SUBSCRIPTION_ACTIVE,
     Customer,
     StoredPlan,
-    StoredState,
     Subscription,
     UsageAggregate,
 )
@@ -65,8 +64,7 @@ from releve.services.usage_past import (  # the API's names for past usage, re-e
 from releve.services.usage_past import PastUsagePeriod, past_period
 from releve.services.usage_reading import page_reading
 from releve.services.usage_recording import domain_event
-from releve.services.usage_states import load as load_state
-from releve.services.usage_states import read_states, usage_by_bucket
+from releve.services.usage_states import merged_states, usage_by_bucket
 
 
 @dataclass(frozen=True, slots=True)
@@ -294,27 +292,25 @@ def usage_for_period(
     wanted = list(plan.charges if charges is None else charges)
     if not wanted:
         return {}
-    carrying = [UUID(c.id) for c in wanted if aggregator_for(c.metric).uses_carried]
+    aggregators = {UUID(c.id): aggregator_for(c.metric) for c in wanted}
+    carrying = [key for key, a in aggregators.items() if a.uses_carried]
     starts = _earlier_period_starts(domain, period) if carrying else []
-    states = read_states(
+    merged = merged_states(
         uow,
         organization_id,
         subscription_id,
         domain.tz,
         period,
-        None if charges is None else [UUID(c.id) for c in wanted],
+        aggregators,
+        None if charges is None else list(aggregators),
         carrying,
         starts,
     )
-    by_charge: dict[UUID, list[StoredState]] = {}
-    for row in states:
-        by_charge.setdefault(row.charge_id, []).append(row)
     usage: dict[str, Mapping[BucketKey, UsageFacts]] = {}
     for charge in wanted:
-        aggregator = aggregator_for(charge.metric)
-        rows = by_charge.get(UUID(charge.id), [])
-        loaded = ((r.bucket, r.start, load_state(aggregator, r.state)) for r in rows)
-        buckets = usage_by_bucket(aggregator, loaded, period, starts)
+        aggregator = aggregators[UUID(charge.id)]
+        rows = merged.get(UUID(charge.id), [])
+        buckets = usage_by_bucket(aggregator, rows, period, starts)
         if _needs_event_values(charge):
             buckets = _with_event_values(
                 uow, organization_id, external_id, subscription_id, charge, period, buckets

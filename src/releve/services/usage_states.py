@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
@@ -33,15 +33,20 @@ from releve.domain.periods import Period, local_date, local_midnight
 from releve.domain.usage import UsageFacts
 from releve.services import exact_json
 from releve.services.ports import UnitOfWork
-from releve.services.records import StoredState
+from releve.services.records import StateVersion
 from releve.services.usage_recording import parse_bucket
 
 Range = tuple[datetime, datetime]
 
 # Before any subscription: the hours before the first charge period (none are ever matched).
 _DAWN = datetime(1, 1, 2, tzinfo=UTC)
-_CACHE_SIZE = 8192
-_cache: dict[tuple[str, str], AggregateState[Any]] = {}
+# Decoded rows by version (a late event into a past day re-merges from them), and per slot
+# (ident, merged, ident of all rows but the newest, their merge). Bounded by count: a unique
+# count's state of a busy day is ~1 MB decoded; 2,048 + 2 × 1,024 of those is the worst case.
+_CACHE_SIZE = 2048
+_MERGED_SIZE = 1024
+_decoded: dict[Any, AggregateState[Any]] = {}
+_merged: dict[Any, tuple[Any, AggregateState[Any], Any, AggregateState[Any]]] = {}
 
 
 def split(start: datetime, end: datetime, tz: tzinfo) -> tuple[list[Range], list[Range]]:
@@ -66,54 +71,174 @@ def _joined(ranges: list[Range]) -> list[Range]:
     return joined
 
 
-def read_states(
+def _ranges(
+    tz: tzinfo, period: Period, earlier_starts: Sequence[datetime]
+) -> tuple[tuple[list[Range], list[Range]], tuple[list[Range], list[Range]]]:
+    """(hours, days) of `period`, and (hours, days) before it (split at `earlier_starts`)."""
+    bounds = [*earlier_starts, period.start]
+    past_hours: list[Range] = [(_DAWN, bounds[0])] if bounds[0] > _DAWN else []
+    past_days: list[Range] = []
+    for lo, hi in itertools.pairwise(bounds):
+        h, d = split(lo, hi, tz)
+        past_hours += h
+        past_days += d
+    return split(period.start, period.end, tz), (_joined(past_hours), _joined(past_days))
+
+
+def merged_states(
     uow: UnitOfWork,
     organization_id: UUID,
     subscription_id: UUID,
     tz: tzinfo,
     period: Period,
+    aggregators: Mapping[UUID, Aggregator[Any]],
     charge_ids: Sequence[UUID] | None,
     carrying: Sequence[UUID],
     earlier_starts: Sequence[datetime],
-) -> list[StoredState]:
-    """The states of `period` (of `charge_ids`, all when None), then those before it for the
-    `carrying` charges (split at `earlier_starts`, the earlier charge periods' starts)."""
-    hours, days = split(period.start, period.end, tz)
-    states = uow.usage_aggregates.read_states(
+) -> dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]]:
+    """charge id → (bucket, slot start, merged state) of `period` (of `charge_ids`, all when
+    None), and for the `carrying` charges one per earlier charge period (slots start at
+    `earlier_starts`; before the first one, `_DAWN`): what `usage_by_bucket` folds.
+
+    One cheap query lists the rows' versions; the merge of a slot is cached by them (so is
+    the merge of all its rows but the newest, today's, which changes while the rest stays),
+    and only the rows neither covers are fetched as text and decoded."""
+    (hours, days), (past_hours, past_days) = _ranges(tz, period, earlier_starts)
+    store = uow.usage_aggregates
+    versions = store.state_versions(
         organization_id, subscription_id, hours=hours, days=days, charge_ids=charge_ids
     )
     if carrying:
-        bounds = [*earlier_starts, period.start]
-        past_hours: list[Range] = [(_DAWN, bounds[0])] if bounds[0] > _DAWN else []
-        past_days: list[Range] = []
-        for lo, hi in itertools.pairwise(bounds):
-            h, d = split(lo, hi, tz)
-            past_hours += h
-            past_days += d
-        states += uow.usage_aggregates.read_states(
-            organization_id,
-            subscription_id,
-            hours=_joined(past_hours),
-            days=_joined(past_days),
-            charge_ids=carrying,
+        versions += store.state_versions(
+            organization_id, subscription_id, hours=past_hours, days=past_days, charge_ids=carrying
         )
-    return states
+    groups: dict[tuple[UUID, str, datetime], list[StateVersion]] = {}
+    for row in versions:
+        if row.charge_id not in aggregators:
+            continue
+        if row.start >= period.start:
+            slot = period.start
+        else:
+            index = bisect.bisect_right(earlier_starts, row.start) - 1
+            slot = _DAWN if index < 0 else earlier_starts[index]
+        groups.setdefault((row.charge_id, row.bucket, slot), []).append(row)
+    slots = [
+        _Slot(aggregators[charge_id], (subscription_id, charge_id, bucket, slot), rows)
+        for (charge_id, bucket, slot), rows in groups.items()
+    ]
+    wanted = [row for s in slots for row in s.needed()]
+    fetched = _fetch(uow, organization_id, subscription_id, aggregators, wanted)
+    merged: dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]] = {}
+    for s in slots:
+        merged.setdefault(s.key[1], []).append((s.key[2], s.key[3], s.merged(fetched)))
+    return merged
 
 
-def load(aggregator: Aggregator[Any], text: str) -> AggregateState[Any]:
-    """`aggregator.load_state` of a stored JSON text, cached by text (states are immutable)."""
-    key = (aggregator.metric.aggregation_type.value, text)
-    state = _cache.get(key)
-    if state is None:
-        try:
-            state = aggregator.load_state(orjson.loads(text))
-        except (orjson.JSONDecodeError, ValueError):
-            state = aggregator.load_state(exact_json.loads(text))
-        if len(_cache) >= _CACHE_SIZE:
-            with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-                del _cache[next(iter(_cache))]  # oldest first; another thread may win
-        _cache[key] = state
-    return state
+def _identity(row: StateVersion) -> _Identity:
+    return (row.daily, row.start, row.updated_at, row.events_count)
+
+
+_Identity = tuple[bool, datetime, datetime, int]
+_Fetched = dict[tuple[bool, UUID, str, datetime], tuple[StateVersion, AggregateState[Any]]]
+
+
+class _Slot:
+    """The rows of one (subscription, charge, bucket, charge period) and their cached merge."""
+
+    def __init__(
+        self,
+        aggregator: Aggregator[Any],
+        key: tuple[UUID, UUID, str, datetime],
+        rows: list[StateVersion],
+    ) -> None:
+        self.aggregator = aggregator
+        self.key = key
+        self.rows = sorted(rows, key=lambda r: (r.start, r.daily))
+        self.cache_key = (aggregator.metric.aggregation_type.value, *key)
+
+    def needed(self) -> list[StateVersion]:
+        """The rows whose state this merge needs and the decode cache does not hold."""
+        ident = tuple(map(_identity, self.rows))
+        cached = _merged.get(self.cache_key)
+        if cached is not None and cached[0] == ident:
+            return []
+        if cached is not None and ident[:-1] in (cached[0], cached[2]):
+            rows = self.rows[-1:]
+        else:
+            rows = self.rows
+        return [r for r in rows if _decode_key(self.aggregator, self.key[0], r) not in _decoded]
+
+    def merged(self, fetched: _Fetched) -> AggregateState[Any]:
+        # A row fetched just now may be newer than its listed version (PostgreSQL reads each
+        # statement's own snapshot): the merge and its cache key use what was decoded.
+        rows = []
+        for row in self.rows:
+            now = fetched.get((row.daily, row.charge_id, row.bucket, row.start))
+            rows.append(row if now is None else now[0])
+        ident = tuple(map(_identity, rows))
+        cached = _merged.get(self.cache_key)
+        if cached is not None and cached[0] == ident:
+            return cached[1]
+        merge = self.aggregator.merge
+        if cached is not None and ident[:-1] == cached[0]:
+            head = cached[1]  # a new newest row (a new day) after the merged ones
+        elif cached is not None and ident[:-1] == cached[2]:
+            head = cached[3]  # the newest row changed, the older ones did not
+        else:
+            head = self.aggregator.init()
+            for row in rows[:-1]:
+                head = merge(head, self._state(row, fetched))
+        state = merge(head, self._state(rows[-1], fetched))
+        _remember(_merged, self.cache_key, (ident, state, ident[:-1], head), _MERGED_SIZE)
+        return state
+
+    def _state(self, row: StateVersion, fetched: _Fetched) -> AggregateState[Any]:
+        found = _decoded.get(_decode_key(self.aggregator, self.key[0], row))
+        if found is not None:
+            return found
+        now = fetched.get((row.daily, row.charge_id, row.bucket, row.start))
+        if now is None:  # deleted since it was listed (a concurrent rematch): nothing to add
+            return self.aggregator.init()
+        return now[1]
+
+
+def _decode_key(aggregator: Aggregator[Any], subscription_id: UUID, row: StateVersion) -> Any:
+    return (aggregator.metric.aggregation_type.value, subscription_id, *_identity(row),
+            row.charge_id, row.bucket)  # fmt: skip
+
+
+def _fetch(
+    uow: UnitOfWork,
+    organization_id: UUID,
+    subscription_id: UUID,
+    aggregators: Mapping[UUID, Aggregator[Any]],
+    rows: Sequence[StateVersion],
+) -> _Fetched:
+    """The states of `rows` as stored now, decoded (and remembered by their version)."""
+    fetched: _Fetched = {}
+    if not rows:
+        return fetched
+    for row, text in uow.usage_aggregates.state_texts(organization_id, subscription_id, rows):
+        aggregator = aggregators[row.charge_id]
+        state = decode(aggregator, text)
+        _remember(_decoded, _decode_key(aggregator, subscription_id, row), state, _CACHE_SIZE)
+        fetched[(row.daily, row.charge_id, row.bucket, row.start)] = (row, state)
+    return fetched
+
+
+def _remember(cache: dict[Any, Any], key: Any, value: Any, size: int) -> None:
+    if len(cache) >= size:
+        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
+            del cache[next(iter(cache))]  # oldest first; another thread may win
+    cache[key] = value
+
+
+def decode(aggregator: Aggregator[Any], text: str) -> AggregateState[Any]:
+    """`aggregator.load_state` of a stored JSON text: orjson, exact_json if it refuses."""
+    try:
+        return aggregator.load_state(orjson.loads(text))
+    except (orjson.JSONDecodeError, ValueError):
+        return aggregator.load_state(exact_json.loads(text))
 
 
 def usage_by_bucket(

@@ -1,0 +1,137 @@
+"""The usage reader caches decoded and merged states per row version (`usage_states`): a
+late event into a past day, a new day row, a change of today's row, a late event into an
+earlier period (carried seats) and a rematch all show in the very next call. The clock stays
+fixed, so rows rewritten in the same instant differ only by their event count.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+import pytest
+
+from releve.bootstrap import Container
+from releve.domain.aggregations import aggregate
+from releve.domain.usage import Event
+from releve.services.event_input import parse_timestamp
+from tests.integration.support import FakeClock
+from tests.integration.test_aggregates import MARCH, METRICS, setup_plan, subscribe
+
+pytestmark = pytest.mark.store
+
+FEBRUARY = datetime(2024, 2, 1, tzinfo=UTC)
+PLAIN = [code for code, d in METRICS.items() if not d.get("recurring") and code != "increase"]
+
+
+class Log:
+    """What was sent, to recompute the expected usage from the raw events."""
+
+    def __init__(self, container: Container, org_id: UUID, external_id: str) -> None:
+        self.container, self.org_id, self.external_id = container, org_id, external_id
+        self.payloads: list[dict[str, Any]] = []
+        self.metrics: dict[str, Any] = {}
+        self.period: Any = None
+
+    def send(
+        self, code: str, at: datetime, value: str = "1", user: str = "u1", op: str = "add"
+    ) -> None:
+        payload = {
+            "transaction_id": f"{self.external_id}_{len(self.payloads)}",
+            "external_subscription_id": self.external_id,
+            "code": code,
+            "timestamp": at.isoformat(),
+            "properties": {"value": value, "user": user, "operation_type": op},
+        }
+        self.container.events.ingest_batch(self.org_id, [payload])
+        self.payloads.append(payload)
+
+    def units(self) -> dict[str, Decimal]:
+        usage = self.container.usage.current_usage(self.org_id, "cus_1", self.external_id)
+        self.metrics = {c.charge.metric.code: c.charge.metric for c in usage.charges}
+        self.period = usage.period
+        return {c.charge.metric.code: c.units for c in usage.charges}
+
+    def expected(self) -> dict[str, Decimal]:
+        """Units of the last call's period computed from the raw events."""
+        start, end = self.period.start, self.period.end
+        found = {}
+        for code in PLAIN:
+            raw = [
+                Event(
+                    transaction_id=p["transaction_id"],
+                    code=code,
+                    external_subscription_id=self.external_id,
+                    timestamp=parse_timestamp(p["timestamp"]) or start,
+                    properties=p["properties"],
+                )
+                for p in self.payloads
+                if p["code"] == code
+            ]
+            found[code] = max(aggregate(self.metrics[code], raw, start, end).units, Decimal(0))
+        return found
+
+
+def test_past_day_changes_show_in_the_next_call(
+    container: Container, org: tuple[UUID, str], clock: FakeClock
+) -> None:
+    org_id = org[0]
+    setup_plan(container, org_id)
+    subscribe(container, org_id, "cached")
+    log = Log(container, org_id, "cached")
+    for day, value, user in ((2, "3", "u1"), (5, "7", "u2"), (15, "2", "u3")):
+        for code in PLAIN:
+            log.send(code, MARCH + timedelta(days=day - 1, hours=3), value, user)
+    first = log.units()
+    assert {c: first[c] for c in PLAIN} == log.expected()
+    assert log.units() == first  # served from the caches, unchanged
+
+    # A late event into an existing past day (same clock instant: only its count changes).
+    for code in PLAIN:
+        log.send(code, MARCH + timedelta(days=4, hours=9), "40", "u9")
+    second = log.units()
+    assert {c: second[c] for c in PLAIN} == log.expected()
+    assert second["unique"] == first["unique"] + 1 and second["max"] == Decimal(40)
+
+    # A late event into a past day that had no row, between cached ones.
+    log.send("unique", MARCH + timedelta(days=2, hours=1), user="u8")
+    log.send("latest", MARCH + timedelta(days=14, hours=5), "0.5")  # the newest value now
+    third = log.units()
+    assert third["unique"] == second["unique"] + 1 and third["latest"] == Decimal("0.5")
+
+    # Today's row changes, then a new day starts (a new newest row).
+    log.send("unique", MARCH + timedelta(days=14, hours=11), user="u7")
+    assert log.units()["unique"] == third["unique"] + 1
+    clock.advance(timedelta(days=1))
+    log.send("unique", MARCH + timedelta(days=15, hours=1), user="u6")
+    log.send("sum", MARCH + timedelta(days=15, hours=1), "5")
+    fourth = log.units()
+    assert {c: fourth[c] for c in PLAIN} == log.expected()
+    assert fourth["unique"] == third["unique"] + 2
+
+    # A zone change rematches every row into other local days and hours.
+    container.customers.upsert(org_id, {"external_id": "cus_1", "timezone": "Asia/Kolkata"})
+    after = log.units()
+    assert {c: after[c] for c in PLAIN} == log.expected()
+
+
+def test_a_late_removal_in_an_earlier_period_changes_the_carried_seats(
+    container: Container, org: tuple[UUID, str]
+) -> None:
+    org_id = org[0]
+    setup_plan(container, org_id)
+    subscribe(container, org_id, "seats", start=FEBRUARY)
+    log = Log(container, org_id, "seats")
+    log.send("seats", FEBRUARY + timedelta(days=3), user="u1")
+    log.send("seats", FEBRUARY + timedelta(days=4), user="u2")
+    log.send("seats", MARCH + timedelta(days=2), user="u1")
+    assert log.units()["seats"] == 2
+    assert log.units()["seats"] == 2
+    # u2 left in February (a late event into the cached earlier period): not carried.
+    log.send("seats", FEBRUARY + timedelta(days=4, hours=2), user="u2", op="remove")
+    assert log.units()["seats"] == 1
+    # And came back late in February, into a day that had no row.
+    log.send("seats", FEBRUARY + timedelta(days=20), user="u2")
+    assert log.units()["seats"] == 2
