@@ -17,6 +17,7 @@ from releve.adapters.pdf.store import FileDocumentStore, MemoryDocumentStore
 from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.migrate import upgrade
 from releve.adapters.sql.queries.analytics import SqlAnalyticsReadModel
+from releve.adapters.sql.repositories.organizations import SqlApiKeyLookup
 from releve.adapters.sql.uow import SqlUnitOfWorkFactory
 from releve.adapters.webhook_sender import HttpWebhookSender
 from releve.services.add_ons import AddOnService
@@ -148,7 +149,7 @@ def bootstrap(
         engine=engine,
         clock=clock,
         organizations=OrganizationService(uow, clock, currency),
-        authentication=AuthenticationService(uow),
+        authentication=AuthenticationService(uow, SqlApiKeyLookup(engine)),
         customers=CustomerService(uow, clock, currency),
         taxes=TaxService(uow, clock),
         billable_metrics=BillableMetricService(uow, clock),

@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from uuid import UUID
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -142,15 +143,24 @@ class OrganizationService:
         )
 
 
-class AuthenticationService:
-    """API key → organization. Unknown and revoked keys give None (the API answers 401)."""
+KeyLookup = Callable[[str], Organization | None]  # key hash → organization, if not revoked
 
-    def __init__(self, uow: UnitOfWorkFactory) -> None:
+
+class AuthenticationService:
+    """API key → organization. Unknown and revoked keys give None (the API answers 401).
+
+    `lookup` (the SQL adapter's lean one-statement read, bootstrap) replaces the unit of work
+    on this per-request path; never a cache, so a revocation holds on the next request."""
+
+    def __init__(self, uow: UnitOfWorkFactory, lookup: KeyLookup | None = None) -> None:
         self._uow = uow
+        self._lookup = lookup
 
     def authenticate(self, key: str | None) -> Organization | None:
         if not key or len(key) > 200:
             return None
+        if self._lookup is not None:
+            return self._lookup(hash_api_key(key))
         with self._uow(read_only=True) as uow:
             return uow.organizations.for_key_hash(hash_api_key(key))
 
