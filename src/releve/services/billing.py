@@ -12,8 +12,10 @@ Contents and amounts are the domain's (`assemble_period_invoice`); usage is read
 per-hour aggregates (`billing_usage`); taxes are the plan's / charge's codes, else the
 organization's taxes `applied_to_organization`.
 
-One unit of work per invoice. Idempotency: `invoice_subscriptions` is UNIQUE on
-(subscription_id, kind, period_start) — `period_key` below — so a second run, a retry or a
+One unit of work per invoice. A run reads the catalog (plans, organizations, taxes) once and
+which subscriptions have late usage in one query (`billing_run_cache`), and plans candidates
+`PLAN_CHUNK` at a time (`billing_due`). Idempotency: `invoice_subscriptions` is UNIQUE on
+(subscription_id, kind, period_start) — `billing_due.period_key` — so a second run, a retry or a
 concurrent process that reaches the same period loses at insert/commit (StoreConflict) and skips
 it. Numbers are taken last in the same transaction (`InvoiceRepository.next_sequential_id`), so
 a rolled-back invoice never consumes one: numbers are gapless per organization.
@@ -39,13 +41,14 @@ from typing import cast
 from uuid import UUID
 
 from releve.domain.billing.period_invoice import InvoiceKind
-from releve.domain.subscriptions import Subscription as DomainSubscription
 from releve.services import credit_notes, late_settlement, wallets, webhooks
+from releve.services.billing_due import domain_of, due, period_key
 from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_pricing import grace_period, price_invoice
 from releve.services.billing_queries import InvoiceView
 from releve.services.billing_records import INVOICE_CLOSED, Invoice, InvoiceSubscription
+from releve.services.billing_run_cache import RunCache
 from releve.services.errors import StoreConflict, ValidationFailed
 from releve.services.late_adjustments import SETTLING_KINDS
 from releve.services.late_records import AdjustmentUnitOfWork
@@ -55,11 +58,11 @@ from releve.services.records import (
     SUBSCRIPTION_TERMINATED,
     Subscription,
 )
-from releve.services.subscriptions import customer_timezone, domain_subscription
 from releve.services.wallet_records import WalletUnitOfWorkFactory
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
+PLAN_CHUNK = 500  # subscriptions planned per read (billed periods, customers: one query each)
 
 
 @dataclass(slots=True)
@@ -79,30 +82,6 @@ class BillingRun:
         for invoice in self.issued:
             totals[invoice.currency] = totals.get(invoice.currency, 0) + invoice.total_amount_cents
         return totals
-
-
-@dataclass(frozen=True, slots=True)
-class _Context:
-    subscription: Subscription
-    domain: DomainSubscription
-
-
-def period_key(domain: DomainSubscription, kind: InvoiceKind, at: datetime) -> datetime:
-    """The start of the period an invoice of `kind` at `at` bills: with the subscription and
-    the kind, the unique key of that invoice."""
-    if kind is InvoiceKind.START:
-        return domain.start
-    if kind is InvoiceKind.ADJUSTMENT:
-        return at  # when the late usage it settles was written
-    if kind is InvoiceKind.PERIOD_END:
-        charges = domain.charge_period_ending(at)
-        if charges is not None:
-            return charges.start
-        fee = domain.fee_period_ending(at)
-        if fee is None:
-            raise ValidationFailed.one("at", "value_is_invalid")
-        return fee.start
-    return domain.fee_period(at).start
 
 
 class BillingService:
@@ -125,29 +104,35 @@ class BillingService:
         run.expired_wallets = wallets.expire_due(
             cast(WalletUnitOfWorkFactory, self._uow), moment, run.errors
         )
-        with self._uow(read_only=True) as uow:
+        # One cache for this run only (`billing_run_cache`): the catalog is read once, and
+        # late usage is detected for all subscriptions in one query.
+        cache = RunCache()
+        factory = cache.factory(self._uow)
+        with factory(read_only=True) as uow:
             candidates = uow.invoices.billing_candidates(moment)
-        for candidate in candidates:
-            try:
-                with self._uow(read_only=True) as uow:
-                    jobs = self._due(uow, candidate, moment)
-            except Exception as exc:  # one broken subscription must not stop the run
-                log.exception("billing: cannot plan subscription %s", candidate.id)
-                run.errors.append(f"{candidate.id}: {exc}")
-                continue
-            for kind, when in jobs:
-                try:
-                    self._issue_one(candidate, kind, when, run)
-                except Exception as exc:
-                    log.exception("billing: %s of %s at %s failed", kind.value, candidate.id, when)
-                    run.errors.append(f"{candidate.id} {kind.value} {when.isoformat()}: {exc}")
+            late = cast(AdjustmentUnitOfWork, uow).adjustments.late_subscription_ids()
+        active = {c.id for c in candidates if c.status == SUBSCRIPTION_ACTIVE}
+        cache.without_late_usage = active - late
+        for start in range(0, len(candidates), PLAN_CHUNK):
+            for candidate, jobs in self._plan(factory, cache, candidates[start:][:PLAN_CHUNK], run):
+                for kind, when in jobs:
+                    try:
+                        self._issue_one(factory, cache, candidate, kind, when, run)
+                    except Exception as exc:
+                        log.exception(
+                            "billing: %s of %s at %s failed", kind.value, candidate.id, when
+                        )
+                        run.errors.append(f"{candidate.id} {kind.value} {when.isoformat()}: {exc}")
         # Late usage of terminated subscriptions: no next invoice can carry its adjustments, so
         # a standalone ADJUSTMENT invoice, keyed by when that usage was written (late_adjustments).
-        with self._uow(read_only=True) as uow:
-            late = cast(AdjustmentUnitOfWork, uow).adjustments.terminated_with_new_usage(moment)
-        for subscription, written in late:
+        with factory(read_only=True) as uow:
+            terminated_late = cast(AdjustmentUnitOfWork, uow).adjustments.terminated_with_new_usage(
+                moment
+            )
+        cache.without_late_usage.clear()  # their late periods are always read (above)
+        for subscription, written in terminated_late:
             try:
-                self._issue_one(subscription, InvoiceKind.ADJUSTMENT, written, run)
+                self._issue_one(factory, cache, subscription, InvoiceKind.ADJUSTMENT, written, run)
             except Exception as exc:
                 log.exception("billing: late adjustments of %s failed", subscription.id)
                 run.errors.append(f"{subscription.id} adjustment {written.isoformat()}: {exc}")
@@ -156,25 +141,63 @@ class BillingService:
         run.finalized = self._lifecycle.finalize_due(moment, run.errors)
         return run
 
+    def _plan(
+        self,
+        factory: BillingUnitOfWorkFactory,
+        cache: RunCache,
+        chunk: list[Subscription],
+        run: BillingRun,
+    ) -> list[tuple[Subscription, list[tuple[InvoiceKind, datetime]]]]:
+        """The invoices due for each of `chunk`: their billed periods and customers read in one
+        query each, then planned in one read-only unit of work (a fresh one after a failure:
+        a failed statement can void a PostgreSQL transaction)."""
+        with factory(read_only=True) as uow:
+            billed = uow.invoices.billed_periods([c.id for c in chunk])
+            cache.customers.update(uow.customers.by_ids({c.customer_id for c in chunk}))
+        planned = []
+        rest = chunk
+        while rest:
+            with factory(read_only=True) as uow:
+                for index, candidate in enumerate(rest):
+                    try:
+                        jobs = due(uow, candidate, run.at, billed[candidate.id])
+                    except Exception as exc:  # one broken subscription must not stop the run
+                        log.exception("billing: cannot plan subscription %s", candidate.id)
+                        run.errors.append(f"{candidate.id}: {exc}")
+                        rest = rest[index + 1 :]
+                        break
+                    planned.append((candidate, jobs))
+                else:
+                    rest = []
+        return planned
+
     def _issue_one(
-        self, candidate: Subscription, kind: InvoiceKind, when: datetime, run: BillingRun
+        self,
+        factory: BillingUnitOfWorkFactory,
+        cache: RunCache,
+        candidate: Subscription,
+        kind: InvoiceKind,
+        when: datetime,
+        run: BillingRun,
     ) -> None:
         for attempt in range(MAX_ATTEMPTS):
             try:
-                with self._uow() as uow:
+                with factory() as uow:
                     subscription = uow.subscriptions.get_by_id(
                         candidate.organization_id, candidate.id
                     )
                     if subscription is None:
                         return
+                    if subscription.status != SUBSCRIPTION_ACTIVE:
+                        cache.without_late_usage.discard(subscription.id)  # its last invoice
                     invoice = self.issue_in(uow, subscription, kind, when)
                     uow.commit()
             except StoreConflict:
                 # Lost a race: the period was billed by someone else (skip), or the first number
                 # of an organization was taken concurrently (retry, now an update).
-                with self._uow(read_only=True) as uow:
-                    context = self._context(uow, candidate)
-                    key = period_key(context.domain, kind, when)
+                with factory(read_only=True) as uow:
+                    domain = domain_of(uow, candidate)
+                    key = period_key(domain, kind, when)
                     if uow.invoices.period_billed(candidate.id, kind.value, key):
                         run.skipped += 1
                         return
@@ -189,78 +212,6 @@ class BillingService:
                 run.issued.append(invoice)
             return
 
-    def _context(self, uow: UnitOfWork, subscription: Subscription) -> _Context:
-        org = subscription.organization_id
-        customer = uow.customers.get_by_id(subscription.customer_id)
-        stored = uow.plans.get_by_id(org, subscription.plan_id)
-        assert customer is not None and stored is not None
-        tz = customer_timezone(uow, org, customer)
-        domain = domain_subscription(subscription, stored.plan, tz)
-        assert domain is not None
-        return _Context(subscription, domain)
-
-    def _due(
-        self, uow: BillingUnitOfWork, subscription: Subscription, at: datetime
-    ) -> list[tuple[InvoiceKind, datetime]]:
-        """The invoices due at `at` and not issued yet, oldest first (rules: module docstring)."""
-        domain = self._context(uow, subscription).domain
-        plan = domain.plan
-        billed = uow.invoices.billed_periods([subscription.id])[subscription.id]
-        done = {(b.kind, b.period_start) for b in billed}
-        terminated_at = (
-            subscription.terminated_at if subscription.status == SUBSCRIPTION_TERMINATED else None
-        )
-        horizon = at if terminated_at is None else min(at, terminated_at)
-        created = subscription.created_at
-        jobs: list[tuple[InvoiceKind, datetime]] = []
-
-        def add(kind: InvoiceKind, when: datetime) -> None:
-            if (kind.value, period_key(domain, kind, when)) not in done:
-                jobs.append((kind, when))
-
-        if horizon < domain.start:
-            return jobs
-        if plan.pay_in_advance and domain.fee_period(domain.start).end > created:
-            add(InvoiceKind.START, subscription.started_at or domain.start)
-        ends = [b.boundary for b in billed if b.kind == InvoiceKind.PERIOD_END.value]
-        cursor = max([domain.start, *ends])
-        period = domain.charge_period_containing(cursor)
-        while period.end <= horizon:
-            if period.end > created:
-                add(InvoiceKind.PERIOD_END, period.end)
-            period = domain.charge_period_containing(period.end)
-        trial_end = domain.trial_ends_at
-        if (
-            plan.pay_in_advance
-            and domain.start < trial_end <= horizon
-            and trial_end > created
-            and domain.fee_period(trial_end).start < trial_end
-        ):
-            add(InvoiceKind.TRIAL_END, trial_end)
-        if (
-            terminated_at is not None
-            and terminated_at <= at
-            and subscription.on_termination_invoice != "skip"
-            and domain.fee_period_ending(terminated_at) is None
-        ):
-            add(self._final_kind(uow, subscription), terminated_at)
-        return sorted(jobs, key=lambda job: job[1])
-
-    @staticmethod
-    def _final_kind(uow: UnitOfWork, subscription: Subscription) -> InvoiceKind:
-        """UPGRADE when an active successor took over at the termination instant."""
-        if subscription.next_subscription_id is not None:
-            following = uow.subscriptions.get_by_id(
-                subscription.organization_id, subscription.next_subscription_id
-            )
-            if (
-                following is not None
-                and following.started_at == subscription.terminated_at
-                and following.status in (SUBSCRIPTION_ACTIVE, SUBSCRIPTION_TERMINATED)
-            ):
-                return InvoiceKind.UPGRADE
-        return InvoiceKind.TERMINATION
-
     # --- one invoice, inside the caller's unit of work ---------------------------------------
 
     def issue_in(
@@ -268,8 +219,7 @@ class BillingService:
     ) -> Invoice | None:
         """Build, store and (unless a grace period applies) finalize the invoice of `kind` at
         `at`; None when that period is already billed. Does not commit."""
-        context = self._context(uow, subscription)
-        key = period_key(context.domain, kind, at)
+        key = period_key(domain_of(uow, subscription), kind, at)
         if uow.invoices.period_billed(subscription.id, kind.value, key):
             return None
         now = self._clock.now()
@@ -330,7 +280,7 @@ class BillingService:
         billing_uow = cast(BillingUnitOfWork, uow)  # the SQL unit of work carries `invoices`
         if subscription.status != SUBSCRIPTION_TERMINATED or subscription.terminated_at is None:
             return
-        for kind, when in self._due(billing_uow, subscription, subscription.terminated_at):
+        for kind, when in due(billing_uow, subscription, subscription.terminated_at):
             self.issue_in(billing_uow, subscription, kind, when)
         credit_notes.on_subscription_terminated(billing_uow, subscription, self._clock.now())
         webhooks.emit(
@@ -346,7 +296,7 @@ class BillingService:
         billing_uow = cast(BillingUnitOfWork, uow)
         if subscription.status != SUBSCRIPTION_ACTIVE or subscription.started_at is None:
             return
-        for kind, when in self._due(billing_uow, subscription, subscription.started_at):
+        for kind, when in due(billing_uow, subscription, subscription.started_at):
             if kind is InvoiceKind.START:
                 self.issue_in(billing_uow, subscription, kind, when)
         webhooks.emit(

@@ -58,6 +58,11 @@ class AdjustmentRepository(Protocol):
         invoice's `finalized_at` (one query), oldest first."""
         ...
 
+    def late_subscription_ids(self) -> set[UUID]:
+        """Every subscription (all organizations) with at least one such period (one query):
+        a bill run asks once instead of once per subscription."""
+        ...
+
     def late_events_count(self, period: FinalizedPeriod) -> int:
         """Events of the period's subscription and period ingested after its finalization."""
         ...

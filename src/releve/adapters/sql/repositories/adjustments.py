@@ -37,28 +37,6 @@ class SqlAdjustmentRepository:
     def late_periods(self, subscription_ids: Collection[UUID]) -> list[FinalizedPeriod]:
         if not subscription_ids:
             return []
-        late_event = (
-            sa.select(events.c.id)
-            .where(
-                events.c.organization_id == _links.c.organization_id,
-                events.c.subscription_id == _links.c.subscription_id,
-                events.c.timestamp >= _links.c.charges_from_datetime,
-                events.c.timestamp < _links.c.charges_to_datetime,
-                events.c.created_at > invoices.c.finalized_at,
-            )
-            .exists()
-        )
-        late_aggregate = (
-            sa.select(usage_aggregates.c.hour_start)
-            .where(
-                usage_aggregates.c.organization_id == _links.c.organization_id,
-                usage_aggregates.c.subscription_id == _links.c.subscription_id,
-                usage_aggregates.c.hour_start >= _links.c.charges_from_datetime,
-                usage_aggregates.c.hour_start < _links.c.charges_to_datetime,
-                usage_aggregates.c.updated_at > invoices.c.finalized_at,
-            )
-            .exists()
-        )
         rows = self._c.execute(
             sa.select(
                 invoices.c.id.label("invoice_id"),
@@ -71,17 +49,19 @@ class SqlAdjustmentRepository:
                 _links.c.charges_to_datetime.label("period_end"),
             )
             .join(invoices, invoices.c.id == _links.c.invoice_id)
-            .where(
-                _links.c.subscription_id.in_(sorted(subscription_ids)),
-                invoices.c.status == INVOICE_FINALIZED,
-                _links.c.kind.in_(_PERIOD_KINDS),
-                _links.c.charges_from_datetime.is_not(None),
-                _links.c.charges_to_datetime > _links.c.charges_from_datetime,
-                sa.or_(late_event, late_aggregate),
-            )
+            .where(_links.c.subscription_id.in_(sorted(subscription_ids)), *_late_period())
             .order_by(_links.c.subscription_id, _links.c.charges_from_datetime)
         )
         return [FinalizedPeriod(**r._mapping) for r in rows]
+
+    def late_subscription_ids(self) -> set[UUID]:
+        rows = self._c.execute(
+            sa.select(_links.c.subscription_id)
+            .distinct()
+            .join(invoices, invoices.c.id == _links.c.invoice_id)
+            .where(*_late_period())
+        )
+        return {row.subscription_id for row in rows}
 
     def late_events_count(self, period: FinalizedPeriod) -> int:
         count = self._c.execute(
@@ -166,3 +146,37 @@ class SqlAdjustmentRepository:
 
     def add_credit(self, credit: LateCredit) -> None:
         self._c.execute(credits.insert().values(**to_row(credit)))
+
+
+def _late_period() -> tuple[sa.ColumnElement[bool], ...]:
+    """A link (joined to its invoice) of a finalized closed period with usage written after
+    the invoice's `finalized_at`: an event ingested, or an hourly aggregate rewritten."""
+    late_event = (
+        sa.select(events.c.id)
+        .where(
+            events.c.organization_id == _links.c.organization_id,
+            events.c.subscription_id == _links.c.subscription_id,
+            events.c.timestamp >= _links.c.charges_from_datetime,
+            events.c.timestamp < _links.c.charges_to_datetime,
+            events.c.created_at > invoices.c.finalized_at,
+        )
+        .exists()
+    )
+    late_aggregate = (
+        sa.select(usage_aggregates.c.hour_start)
+        .where(
+            usage_aggregates.c.organization_id == _links.c.organization_id,
+            usage_aggregates.c.subscription_id == _links.c.subscription_id,
+            usage_aggregates.c.hour_start >= _links.c.charges_from_datetime,
+            usage_aggregates.c.hour_start < _links.c.charges_to_datetime,
+            usage_aggregates.c.updated_at > invoices.c.finalized_at,
+        )
+        .exists()
+    )
+    return (
+        invoices.c.status == INVOICE_FINALIZED,
+        _links.c.kind.in_(_PERIOD_KINDS),
+        _links.c.charges_from_datetime.is_not(None),
+        _links.c.charges_to_datetime > _links.c.charges_from_datetime,
+        sa.or_(late_event, late_aggregate),
+    )

@@ -1,0 +1,156 @@
+"""What one bill run reads once: the catalog (plans, charge filters, organizations, taxes) and
+customers, and which subscriptions have late usage to settle.
+
+Each subscription is billed in its own units of work, and pricing used to reload the same plan
+(plan + charges + filters + metrics) five times per subscription. `RunCache.factory` wraps the
+unit of work factory for one `bill_due`: the units of work it opens answer those lookups from a
+dictionary filled on first use, and delegate everything else to the real repositories.
+
+Why it is safe: the cache lives only as long as one run (`bill_due` builds a new one each time,
+nothing is process-global), and nothing a bill run does writes a plan, a charge filter, an
+organization, a tax or a customer. A catalog edited by an API call while a run is going on is
+seen by the next run, as if the edit had come just after this one (a run prices against one
+snapshot of the catalog, taken at first use).
+
+Late usage (`late_adjustments`): instead of one query per subscription, the run asks once which
+subscriptions have a finalized period with usage written after its finalization
+(`late_subscription_ids`). For an active subscription outside that set, `late_periods` answers
+"none" without a query: usage arriving later in the run is settled by its next invoice, exactly
+as if it had arrived just after this one. Terminated subscriptions always query (their final
+invoice is the last one that could carry it), and so does anything outside the run's candidates.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Sequence
+from dataclasses import dataclass, field
+from types import TracebackType
+from typing import Any, cast
+from uuid import UUID
+
+from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
+from releve.services.late_records import AdjustmentUnitOfWork, FinalizedPeriod
+from releve.services.records import Customer, Organization, StoredPlan, Tax
+
+_MISSING = object()
+
+
+@dataclass(slots=True)
+class RunCache:
+    """Lookups memoized for one bill run (never shared between runs)."""
+
+    plans: dict[tuple[UUID, UUID], StoredPlan | None] = field(default_factory=dict)
+    organizations: dict[UUID, Organization | None] = field(default_factory=dict)
+    customers: dict[UUID, Customer | None] = field(default_factory=dict)
+    taxes: dict[tuple[UUID, str], Tax | None] = field(default_factory=dict)
+    organization_taxes: dict[UUID, Sequence[Tax]] = field(default_factory=dict)
+    filter_ids: dict[tuple[UUID, ...], dict[tuple[UUID, int], UUID]] = field(default_factory=dict)
+    # Active subscriptions known to have no late finalized period when the run started.
+    without_late_usage: set[UUID] = field(default_factory=set)
+
+    def factory(self, inner: BillingUnitOfWorkFactory) -> BillingUnitOfWorkFactory:
+        """`inner`, with its units of work reading through this cache."""
+
+        def make(*, read_only: bool = False) -> BillingUnitOfWork:
+            return cast(BillingUnitOfWork, _CachedUnitOfWork(inner(read_only=read_only), self))
+
+        return make
+
+
+class _Delegate:
+    """Forwards every attribute it does not define to the wrapped repository."""
+
+    def __init__(self, inner: Any, cache: RunCache) -> None:
+        self._inner = inner
+        self._cache = cache
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+
+class _Plans(_Delegate):
+    def get_by_id(self, organization_id: UUID, plan_id: UUID) -> StoredPlan | None:
+        key = (organization_id, plan_id)
+        found = self._cache.plans.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._cache.plans[key] = self._inner.get_by_id(organization_id, plan_id)
+        return cast(StoredPlan | None, found)
+
+
+class _Organizations(_Delegate):
+    def get(self, organization_id: UUID) -> Organization | None:
+        found = self._cache.organizations.get(organization_id, _MISSING)
+        if found is _MISSING:
+            found = self._inner.get(organization_id)
+            self._cache.organizations[organization_id] = found
+        return cast(Organization | None, found)
+
+
+class _Customers(_Delegate):
+    def get_by_id(self, customer_id: UUID) -> Customer | None:
+        found = self._cache.customers.get(customer_id, _MISSING)
+        if found is _MISSING:
+            found = self._cache.customers[customer_id] = self._inner.get_by_id(customer_id)
+        return cast(Customer | None, found)
+
+
+class _Taxes(_Delegate):
+    def get(self, organization_id: UUID, code: str) -> Tax | None:
+        key = (organization_id, code)
+        found = self._cache.taxes.get(key, _MISSING)
+        if found is _MISSING:
+            found = self._cache.taxes[key] = self._inner.get(organization_id, code)
+        return cast(Tax | None, found)
+
+    def applied_to_organization(self, organization_id: UUID) -> Sequence[Tax]:
+        found = self._cache.organization_taxes.get(organization_id)
+        if found is None:
+            found = tuple(self._inner.applied_to_organization(organization_id))
+            self._cache.organization_taxes[organization_id] = found
+        return found
+
+
+class _Invoices(_Delegate):
+    def charge_filter_ids(self, charge_ids: Collection[UUID]) -> dict[tuple[UUID, int], UUID]:
+        key = tuple(sorted(charge_ids))
+        found = self._cache.filter_ids.get(key)
+        if found is None:
+            found = self._cache.filter_ids[key] = self._inner.charge_filter_ids(charge_ids)
+        return dict(found)
+
+
+class _Adjustments(_Delegate):
+    def late_periods(self, subscription_ids: Collection[UUID]) -> list[FinalizedPeriod]:
+        if all(s in self._cache.without_late_usage for s in subscription_ids):
+            return []
+        return cast(list[FinalizedPeriod], self._inner.late_periods(subscription_ids))
+
+
+class _CachedUnitOfWork:
+    """The wrapped unit of work with the cached repositories in front (`RunCache`)."""
+
+    def __init__(self, inner: BillingUnitOfWork, cache: RunCache) -> None:
+        self._inner = inner
+        self._cache = cache
+
+    def __enter__(self) -> _CachedUnitOfWork:
+        inner = cast(AdjustmentUnitOfWork, self._inner.__enter__())
+        cache = self._cache
+        self.plans = _Plans(inner.plans, cache)
+        self.organizations = _Organizations(inner.organizations, cache)
+        self.customers = _Customers(inner.customers, cache)
+        self.taxes = _Taxes(inner.taxes, cache)
+        self.invoices = _Invoices(inner.invoices, cache)
+        self.adjustments = _Adjustments(inner.adjustments, cache)
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self._inner.__exit__(exc_type, exc, tb)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
