@@ -6,19 +6,29 @@ fixed, so rows rewritten in the same instant differ only by their event count.
 
 from __future__ import annotations
 
+import itertools
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from uuid import UUID
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from releve.bootstrap import Container
 from releve.domain.aggregations import aggregate
 from releve.domain.usage import Event
 from releve.services.event_input import parse_timestamp
+from releve.services.pagination import PageRequest
 from tests.integration.support import FakeClock
-from tests.integration.test_aggregates import MARCH, METRICS, setup_plan, subscribe
+from tests.integration.test_aggregates import (
+    MARCH,
+    METRICS,
+    raw_events,
+    setup_plan,
+    subscribe,
+)
 
 pytestmark = pytest.mark.store
 
@@ -111,6 +121,15 @@ def test_past_day_changes_show_in_the_next_call(
     assert {c: fourth[c] for c in PLAIN} == log.expected()
     assert fourth["unique"] == third["unique"] + 2
 
+    # Late events into yesterday (outside the cached head), then today again.
+    log.send("unique", MARCH + timedelta(days=14, hours=20), user="u5")
+    log.send("max", MARCH + timedelta(days=14, hours=20), "41")
+    assert log.units()["unique"] == fourth["unique"] + 1
+    log.send("unique", MARCH + timedelta(days=15, hours=2), user="u4")
+    fifth = log.units()
+    assert {c: fifth[c] for c in PLAIN} == log.expected()
+    assert (fifth["unique"], fifth["max"]) == (fourth["unique"] + 2, Decimal(41))
+
     # A zone change rematches every row into other local days and hours.
     container.customers.upsert(org_id, {"external_id": "cus_1", "timezone": "Asia/Kolkata"})
     after = log.units()
@@ -135,3 +154,33 @@ def test_a_late_removal_in_an_earlier_period_changes_the_carried_seats(
     # And came back late in February, into a day that had no row.
     log.send("seats", FEBRUARY + timedelta(days=20), user="u2")
     assert log.units()["seats"] == 2
+
+
+_runs = itertools.count()
+
+
+@settings(
+    max_examples=10,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(events=raw_events, cuts=st.lists(st.integers(1, 6), min_size=1, max_size=4))
+def test_usage_read_after_every_batch_equals_the_raw_events(
+    container: Container, org: tuple[UUID, str], events: list[Any], cuts: list[int]
+) -> None:
+    """Batches land in any days, old or new, between reads: every read is the raw truth."""
+    org_id = org[0]
+    external_id = f"batches_{next(_runs)}"
+    if container.plans.list(org_id, PageRequest()).total_count == 0:
+        setup_plan(container, org_id)
+    subscribe(container, org_id, external_id)
+    log = Log(container, org_id, external_id)
+    at = 0
+    for size in itertools.cycle(cuts):
+        if at >= len(events):
+            break
+        for code, value, offset, user, op in events[at : at + size]:
+            log.send(code, MARCH + timedelta(seconds=offset), str(value), user, op)
+        at += size
+        units = log.units()
+        assert {c: units[c] for c in PLAIN} == log.expected()

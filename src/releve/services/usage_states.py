@@ -20,7 +20,7 @@ from __future__ import annotations
 import bisect
 import contextlib
 import itertools
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from uuid import UUID
@@ -101,8 +101,8 @@ def merged_states(
     `earlier_starts`; before the first one, `_DAWN`): what `usage_by_bucket` folds.
 
     One cheap query lists the rows' versions; the merge of a slot is cached by them (so is
-    the merge of all its rows but the newest, today's, which changes while the rest stays),
-    and only the rows neither covers are fetched as text and decoded."""
+    the merge of all its rows but the two newest, today's and yesterday's, which change while
+    the older ones stay), and only the rows neither covers are fetched as text and decoded."""
     (hours, days), (past_hours, past_days) = _ranges(tz, period, earlier_starts)
     store = uow.usage_aggregates
     versions = store.state_versions(
@@ -128,9 +128,13 @@ def merged_states(
     ]
     wanted = [row for s in slots for row in s.needed()]
     fetched = _fetch(uow, organization_id, subscription_id, aggregators, wanted)
+
+    def fetch(rows: Sequence[StateVersion]) -> _Fetched:
+        return _fetch(uow, organization_id, subscription_id, aggregators, rows)
+
     merged: dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]] = {}
     for s in slots:
-        merged.setdefault(s.key[1], []).append((s.key[2], s.key[3], s.merged(fetched)))
+        merged.setdefault(s.key[1], []).append((s.key[2], s.key[3], s.merged(fetched, fetch)))
     return merged
 
 
@@ -140,10 +144,16 @@ def _identity(row: StateVersion) -> _Identity:
 
 _Identity = tuple[bool, datetime, datetime, int]
 _Fetched = dict[tuple[bool, UUID, str, datetime], tuple[StateVersion, AggregateState[Any]]]
+_Base = tuple[int, AggregateState[Any] | None]  # (rows already merged, their merge)
+# The newest rows left out of a slot's cached head: today's (ingest) and yesterday's (late
+# events around midnight) change while the older days stay.
+_TAIL = 2
 
 
 class _Slot:
-    """The rows of one (subscription, charge, bucket, charge period) and their cached merge."""
+    """The rows of one (subscription, charge, bucket, charge period) and their cached merge:
+    `_merged` holds (versions, merge, versions of all rows but the `_TAIL` newest, their
+    merge). A call folds only the rows after the longest cached prefix of its versions."""
 
     def __init__(
         self,
@@ -156,50 +166,96 @@ class _Slot:
         self.rows = sorted(rows, key=lambda r: (r.start, r.daily))
         self.cache_key = (aggregator.metric.aggregation_type.value, *key)
 
-    def needed(self) -> list[StateVersion]:
-        """The rows whose state this merge needs and the decode cache does not hold."""
-        ident = tuple(map(_identity, self.rows))
-        cached = _merged.get(self.cache_key)
-        if cached is not None and cached[0] == ident:
-            return []
-        if cached is not None and ident[:-1] in (cached[0], cached[2]):
-            rows = self.rows[-1:]
-        else:
-            rows = self.rows
-        return [r for r in rows if _decode_key(self.aggregator, self.key[0], r) not in _decoded]
-
-    def merged(self, fetched: _Fetched) -> AggregateState[Any]:
-        # A row fetched just now may be newer than its listed version (PostgreSQL reads each
-        # statement's own snapshot): the merge and its cache key use what was decoded.
-        rows = []
-        for row in self.rows:
-            now = fetched.get((row.daily, row.charge_id, row.bucket, row.start))
-            rows.append(row if now is None else now[0])
-        ident = tuple(map(_identity, rows))
+    def _plan(self, ident: tuple[_Identity, ...]) -> AggregateState[Any] | tuple[_Base, _Base]:
+        """The cached merge when current; else where the head (all rows but the `_TAIL`
+        newest) and the full merge start from (a full start of None: from the head)."""
         cached = _merged.get(self.cache_key)
         if cached is not None and cached[0] == ident:
             return cached[1]
-        merge = self.aggregator.merge
-        if cached is not None and ident[:-1] == cached[0]:
-            head = cached[1]  # a new newest row (a new day) after the merged ones
-        elif cached is not None and ident[:-1] == cached[2]:
-            head = cached[3]  # the newest row changed, the older ones did not
-        else:
-            head = self.aggregator.init()
-            for row in rows[:-1]:
-                head = merge(head, self._state(row, fetched))
-        state = merge(head, self._state(rows[-1], fetched))
-        _remember(_merged, self.cache_key, (ident, state, ident[:-1], head), _MERGED_SIZE)
-        return state
+        n, h = len(ident), max(len(ident) - _TAIL, 0)
+        known = [] if cached is None else [(cached[2], cached[3]), (cached[0], cached[1])]
+        prefixes = [(len(p), st) for p, st in known if len(p) <= n and ident[: len(p)] == p]
+        head: _Base = max(((k, st) for k, st in prefixes if k <= h), default=(0, None), key=_length)
+        full: _Base = max(((k, st) for k, st in prefixes if k > h), default=(h, None), key=_length)
+        return head, full
 
-    def _state(self, row: StateVersion, fetched: _Fetched) -> AggregateState[Any]:
-        found = _decoded.get(_decode_key(self.aggregator, self.key[0], row))
-        if found is not None:
-            return found
-        now = fetched.get((row.daily, row.charge_id, row.bucket, row.start))
-        if now is None:  # deleted since it was listed (a concurrent rematch): nothing to add
-            return self.aggregator.init()
-        return now[1]
+    def _to_merge(self, plan: tuple[_Base, _Base]) -> list[StateVersion]:
+        (head_k, _), (full_k, _) = plan
+        h = max(len(self.rows) - _TAIL, 0)
+        return self.rows[head_k:h] + self.rows[full_k:]
+
+    def needed(self) -> list[StateVersion]:
+        """The rows whose state this merge needs and the decode cache does not hold."""
+        plan = self._plan(tuple(map(_identity, self.rows)))
+        if not isinstance(plan, tuple):
+            return []
+        key = self.key[0]
+        return [
+            r for r in self._to_merge(plan) if _decode_key(self.aggregator, key, r) not in _decoded
+        ]
+
+    def merged(
+        self, fetched: _Fetched, fetch: Callable[[Sequence[StateVersion]], _Fetched]
+    ) -> AggregateState[Any]:
+        # A row fetched just now may be newer than its listed version (PostgreSQL reads each
+        # statement's own snapshot): the merge and its cache key use what was decoded.
+        for i, row in enumerate(self.rows):
+            now = fetched.get((row.daily, row.charge_id, row.bucket, row.start))
+            if now is not None:
+                self.rows[i] = now[0]
+        ident = tuple(map(_identity, self.rows))
+        plan = self._plan(ident)
+        if not isinstance(plan, tuple):
+            return plan
+        states, current = self._states(self._to_merge(plan), fetched, fetch)
+        (head_k, head), (full_k, full) = plan
+        h = max(len(self.rows) - _TAIL, 0)
+        merge = self.aggregator.merge
+        head = self.aggregator.init() if head is None else head
+        for row in self.rows[head_k:h]:
+            head = merge(head, states[_row_key(row)])
+        full = head if full is None else full
+        for row in self.rows[full_k:]:
+            full = merge(full, states[_row_key(row)])
+        if current:
+            _remember(_merged, self.cache_key, (ident, full, ident[:h], head), _MERGED_SIZE)
+        return full
+
+    def _states(
+        self,
+        rows: list[StateVersion],
+        fetched: _Fetched,
+        fetch: Callable[[Sequence[StateVersion]], _Fetched],
+    ) -> tuple[dict[Any, AggregateState[Any]], bool]:
+        """The decoded states of `rows`, and whether they are exactly the listed versions.
+        A row neither decoded before nor fetched (evicted meanwhile, or another call changed
+        the cached merge) is fetched now; one deleted since it was listed adds nothing."""
+        found: dict[Any, AggregateState[Any]] = {}
+        missing = []
+        for row in rows:
+            state = _decoded.get(_decode_key(self.aggregator, self.key[0], row))
+            if state is None and _row_key(row) in fetched:
+                state = fetched[_row_key(row)][1]
+            if state is None:
+                missing.append(row)
+            else:
+                found[_row_key(row)] = state
+        current = True
+        if missing:
+            again = fetch(missing)
+            for row in missing:
+                now = again.get(_row_key(row))
+                current = current and now is not None and now[0] == row
+                found[_row_key(row)] = self.aggregator.init() if now is None else now[1]
+        return found, current
+
+
+def _length(base: _Base) -> int:
+    return base[0]
+
+
+def _row_key(row: StateVersion) -> tuple[bool, UUID, str, datetime]:
+    return (row.daily, row.charge_id, row.bucket, row.start)
 
 
 def _decode_key(aggregator: Aggregator[Any], subscription_id: UUID, row: StateVersion) -> Any:
@@ -222,7 +278,7 @@ def _fetch(
         aggregator = aggregators[row.charge_id]
         state = decode(aggregator, text)
         _remember(_decoded, _decode_key(aggregator, subscription_id, row), state, _CACHE_SIZE)
-        fetched[(row.daily, row.charge_id, row.bucket, row.start)] = (row, state)
+        fetched[_row_key(row)] = (row, state)
     return fetched
 
 

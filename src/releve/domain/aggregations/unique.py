@@ -31,8 +31,10 @@ class ValueOps(NamedTuple):
     added: bool  # at least one add in the bucket
 
     def merged(self, other: ValueOps) -> ValueOps:
-        latest = max(self, other, key=lambda op: (op.timestamp, op.transaction_id, op.present))
-        return latest._replace(added=self.added or other.added)
+        mine = (self.timestamp, self.transaction_id, self.present)
+        latest = other if (other.timestamp, other.transaction_id, other.present) > mine else self
+        added = self.added or other.added
+        return latest if latest.added is added else latest._replace(added=added)
 
 
 UniqueCore = Mapping[str, ValueOps]
@@ -52,15 +54,20 @@ class UniqueCountFamily(Family[UniqueCore]):
             a, b = b, a
         merged = dict(a)
         for value, op in b.items():
-            merged[value] = merged[value].merged(op) if value in merged else op
+            known = merged.get(value)
+            if known is None:
+                merged[value] = op
+            elif known != op:
+                merged[value] = known.merged(op)
         return merged
 
     def units(
         self, core: UniqueCore, start: datetime, end: datetime, carried: UniqueCore | None
     ) -> Decimal:
+        if carried is None:  # the core's keys are distinct: no set to build
+            return Decimal(sum(1 for op in core.values() if op.added))
         used = {value for value, op in core.items() if op.added}
-        if carried is not None:
-            used.update(value for value, op in carried.items() if op.present)
+        used.update(value for value, op in carried.items() if op.present)
         return Decimal(len(used))
 
     def carry(self, core: UniqueCore, carried: UniqueCore | None) -> UniqueCore:
