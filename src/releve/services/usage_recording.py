@@ -31,153 +31,30 @@ re-planned, and by `releve aggregates rebuild`.
 
 from __future__ import annotations
 
-import functools
-import json
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import UTC, datetime, tzinfo
-from typing import Any
+from collections.abc import Callable, Sequence
+from datetime import datetime
 from uuid import UUID
 
-from releve.domain.aggregations import AggregateState, Aggregator, aggregator_for
-from releve.domain.errors import DomainError
-from releve.domain.filters import BucketKey, bucket_of
-from releve.domain.metering import BillableMetric as DomainMetric
-from releve.domain.periods import local_date, local_midnight, parse_timezone
-from releve.domain.plans import Plan
-from releve.domain.usage import Event
 from releve.services import event_errors
 from releve.services.ports import UnitOfWork, UnitOfWorkFactory
-from releve.services.records import (
-    EVENT_MATCHED,
-    EVENT_UNMATCHED,
-    OUTSIDE_SUBSCRIPTION,
-    UNKNOWN_METRIC_CODE,
-    UNKNOWN_SUBSCRIPTION,
-    AggregateKey,
-    StoredEvent,
-    Subscription,
-    UsageAggregate,
-)
+from releve.services.records import AggregateKey, StoredEvent
 from releve.services.transactions import retry_on_conflict
+from releve.services.usage_fold import (
+    Entry,
+    Fold,
+    MatchContext,
+    Outcome,
+    Slot,
+    bucket_text,
+    domain_event,
+    merged,
+    parse_bucket,
+)
+from releve.services.usage_hours import local_day, local_hour
+
+__all__ = ["AggregateRebuilder", "UsageRecorder", "bucket_text", "domain_event", "parse_bucket"]
 
 REMATCH_CHUNK = 1000
-
-
-def bucket_text(key: BucketKey) -> str:
-    """The stored form of a bucket key: compact JSON ``[filter index or null, [group values]]``."""
-    return json.dumps(
-        [key.filter_index, list(key.group)], separators=(",", ":"), ensure_ascii=False
-    )
-
-
-@functools.lru_cache(maxsize=65_536)
-def parse_bucket(text: str) -> BucketKey:
-    """Cached (BucketKey is immutable): a subscription has a handful of buckets, and current
-    usage and billing parse one per hourly row read."""
-    index, group = json.loads(text)
-    return BucketKey(index, tuple(group))
-
-
-def local_hour(moment: datetime, tz: tzinfo) -> datetime:
-    """Start (in UTC) of the hour containing `moment` on the wall clock of `tz`."""
-    local = moment.astimezone(tz)
-    return local.replace(minute=0, second=0, microsecond=0).astimezone(UTC)
-
-
-def local_day(hour: datetime, tz: tzinfo) -> datetime:
-    """Start (in UTC) of the local day of `tz` containing the hour starting at `hour`."""
-    return local_midnight(local_date(hour, tz), tz)
-
-
-def domain_event(event: StoredEvent) -> Event:
-    return Event(
-        transaction_id=event.transaction_id,
-        code=event.code,
-        external_subscription_id=event.external_subscription_id,
-        timestamp=event.timestamp,
-        properties=event.properties,
-        precise_total_amount_cents=event.precise_total_amount_cents,
-    )
-
-
-@dataclass(frozen=True, slots=True)
-class Outcome:
-    status: str
-    reason: str | None
-    subscription: Subscription | None
-
-
-class _Context:
-    """What one unit of work has loaded: metrics, subscriptions, plans, time zones (cached)."""
-
-    def __init__(self, uow: UnitOfWork, organization_id: UUID) -> None:
-        self.uow = uow
-        self.organization_id = organization_id
-        self.metrics: dict[str, DomainMetric | None] = {}
-        self.subscriptions: dict[str, list[Subscription]] = {}
-        self.plans: dict[UUID, Plan] = {}
-        self.zones: dict[UUID, tzinfo] = {}
-        self._org_zone: tzinfo | None = None
-
-    def load_metrics(self, codes: Iterable[str]) -> None:
-        missing = {c for c in codes if c not in self.metrics}
-        if not missing:
-            return
-        found = self.uow.billable_metrics.live_by_codes(self.organization_id, missing)
-        for code in missing:
-            record = found.get(code)
-            self.metrics[code] = None if record is None else record.to_domain()
-
-    def load_subscriptions(self, external_ids: Iterable[str]) -> None:
-        missing = {e for e in external_ids if e not in self.subscriptions}
-        if not missing:
-            return
-        for e in missing:
-            self.subscriptions[e] = []
-        for sub in self.uow.subscriptions.for_external_ids(self.organization_id, missing):
-            self.subscriptions[sub.external_id].append(sub)
-
-    def plan(self, plan_id: UUID) -> Plan:
-        if plan_id not in self.plans:
-            stored = self.uow.plans.get_by_id(self.organization_id, plan_id)
-            assert stored is not None, f"subscription plan {plan_id} is missing"
-            self.plans[plan_id] = stored.plan
-        return self.plans[plan_id]
-
-    def load_zones(self, subscriptions: Iterable[Subscription]) -> None:
-        customers = {s.customer_id for s in subscriptions} - set(self.zones)
-        if not customers:
-            return
-        own = self.uow.customers.timezones(self.organization_id, customers)
-        for customer_id in customers:
-            name = own.get(customer_id)
-            self.zones[customer_id] = parse_timezone(name) if name else self.org_zone()
-
-    def org_zone(self) -> tzinfo:
-        if self._org_zone is None:
-            org = self.uow.organizations.get(self.organization_id)
-            self._org_zone = parse_timezone(org.timezone) if org and org.timezone else UTC
-        return self._org_zone
-
-
-def classify(context: _Context, event: StoredEvent) -> Outcome:
-    """Where `event` goes (see the module docstring for the order of the reasons)."""
-    metric = context.metrics.get(event.code)
-    if metric is None:
-        return Outcome(EVENT_UNMATCHED, UNKNOWN_METRIC_CODE, None)
-    candidates = context.subscriptions.get(event.external_subscription_id, [])
-    if not candidates:
-        return Outcome(EVENT_UNMATCHED, UNKNOWN_SUBSCRIPTION, None)
-    subscription = next((s for s in candidates if s.active_at(event.timestamp)), None)
-    if subscription is None:
-        return Outcome(EVENT_UNMATCHED, OUTSIDE_SUBSCRIPTION, None)
-    aggregator = aggregator_for(metric)
-    try:
-        aggregator.add(aggregator.init(), domain_event(event))
-    except DomainError as error:
-        return Outcome(EVENT_UNMATCHED, error.code, None)
-    return Outcome(EVENT_MATCHED, None, subscription)
 
 
 class UsageRecorder:
@@ -190,7 +67,7 @@ class UsageRecorder:
     def record(self, uow: UnitOfWork, organization_id: UUID, events: Sequence[StoredEvent]) -> None:
         """Match new events (setting their status, reason and subscription) and add the
         matched ones to the aggregates. Call before or after inserting them, same transaction."""
-        context = _Context(uow, organization_id)
+        context = MatchContext(uow, organization_id)
         unmatched = []
         for event, outcome in self._match_and_aggregate(context, events):
             event.status = outcome.status
@@ -202,103 +79,41 @@ class UsageRecorder:
             event_errors.report(uow, organization_id, unmatched)
 
     def _match_and_aggregate(
-        self, context: _Context, events: Sequence[StoredEvent]
+        self, context: MatchContext, events: Sequence[StoredEvent]
     ) -> list[tuple[StoredEvent, Outcome]]:
         context.load_metrics({e.code for e in events})
         context.load_subscriptions({e.external_subscription_id for e in events})
-        outcomes = []
-        for event in events:
-            outcome = classify(context, event)
-            outcomes.append((event, outcome))
-        self._aggregate(context, [(e, o.subscription) for e, o in outcomes if o.subscription])
+        context.load_zones([s for subs in context.subscriptions.values() for s in subs])
+        fold = Fold(context)
+        outcomes = [(event, fold.add(event)) for event in events]
+        self._write(fold)
         return outcomes
 
-    def _aggregate(
-        self, context: _Context, matched: Sequence[tuple[StoredEvent, Subscription]]
-    ) -> None:
-        if not matched:
+    def _write(self, fold: Fold) -> None:
+        """Merge the fold's fresh states into the stored ones (hourly, then daily rollup)."""
+        if not fold.fresh:
             return
-        subscriptions = {s.id: s for _, s in matched}
-        context.load_zones(subscriptions.values())
-        fresh: dict[AggregateKey, AggregateState[Any]] = {}
-        aggregators: dict[AggregateKey, Aggregator[Any]] = {}
-        # Per group, not per event: the charges of (plan, code) with their filter specs and
-        # aggregator, and the stored text of each bucket (profile: these were rebuilt per event).
-        charges_of: dict[tuple[UUID, str], list[tuple[UUID, Any, Any, Aggregator[Any]]]] = {}
-        texts: dict[BucketKey, str] = {}
-        for event, subscription in matched:
-            wanted = charges_of.get((subscription.plan_id, event.code))
-            if wanted is None:
-                wanted = [
-                    (UUID(c.id), c.filter_specs, c.pricing_group_keys, aggregator_for(c.metric))
-                    for c in context.plan(subscription.plan_id).charges
-                    if c.metric.code == event.code
-                ]
-                charges_of[subscription.plan_id, event.code] = wanted
-            if not wanted:
-                continue
-            hour = local_hour(event.timestamp, context.zones[subscription.customer_id])
-            domain = domain_event(event)
-            for charge_id, specs, group_keys, aggregator in wanted:
-                bucket = bucket_of(domain, specs, group_keys)
-                text = texts.get(bucket)
-                if text is None:
-                    text = texts[bucket] = bucket_text(bucket)
-                key = AggregateKey(subscription.id, charge_id, text, hour)
-                state = fresh.get(key)
-                if state is None:
-                    aggregators[key] = aggregator
-                    state = aggregator.init()
-                fresh[key] = aggregator.add(state, domain)
-        if not fresh:
-            return
+        context = fold.context
         uow, org = context.uow, context.organization_id
-        uow.usage_aggregates.lock(sorted({k.subscription_id for k in fresh}))
-        existing = uow.usage_aggregates.load(org, list(fresh))
-        merged = []
-        for key, state in fresh.items():
-            aggregator = aggregators[key]
-            stored = existing.get(key)
-            if stored is not None:
-                state = aggregator.merge(aggregator.load_state(stored.state), state)
-            merged.append(UsageAggregate(key, aggregator.dump_state(state), state.events_count))
+        entries = list(fold.fresh.values())
+        uow.usage_aggregates.lock(sorted({e.key.subscription_id for e in entries}))
         now = self._now()
-        uow.usage_aggregates.upsert(org, merged, now)
-        self._roll_up(context, subscriptions, fresh, aggregators, now)
-
-    @staticmethod
-    def _roll_up(
-        context: _Context,
-        subscriptions: dict[UUID, Subscription],
-        fresh: dict[AggregateKey, AggregateState[Any]],
-        aggregators: dict[AggregateKey, Aggregator[Any]],
-        now: datetime,
-    ) -> None:
-        """Add this group's fresh hourly states to their local days' rollup rows."""
-        zones = {s.id: context.zones[s.customer_id] for s in subscriptions.values()}
-        days: dict[AggregateKey, AggregateState[Any]] = {}
-        day_aggregators: dict[AggregateKey, Aggregator[Any]] = {}
-        starts: dict[tuple[UUID, datetime], datetime] = {}
-        for key, state in fresh.items():
-            at = starts.get((key.subscription_id, key.hour_start))
+        uow.usage_aggregates.upsert(org, merged(org, entries, uow.usage_aggregates.load), now)
+        zones = {s.id.int: context.zones[s.customer_id] for s in fold.subscriptions.values()}
+        days: dict[Slot, Entry] = {}
+        starts: dict[tuple[int, datetime], datetime] = {}
+        for (sid, cid, text, hour), entry in fold.fresh.items():
+            at = starts.get((sid, hour))
             if at is None:
-                at = local_day(key.hour_start, zones[key.subscription_id])
-                starts[key.subscription_id, key.hour_start] = at
-            day = AggregateKey(key.subscription_id, key.charge_id, key.bucket, at)
-            aggregator = aggregators[key]
-            known = days.get(day)
-            days[day] = state if known is None else aggregator.merge(known, state)
-            day_aggregators[day] = aggregator
-        uow, org = context.uow, context.organization_id
-        existing = uow.usage_aggregates.load_daily(org, list(days))
-        rows = []
-        for day, state in days.items():
-            aggregator = day_aggregators[day]
-            stored = existing.get(day)
-            if stored is not None:
-                state = aggregator.merge(aggregator.load_state(stored.state), state)
-            rows.append(UsageAggregate(day, aggregator.dump_state(state), state.events_count))
-        uow.usage_aggregates.upsert_daily(org, rows, now)
+                at = starts[sid, hour] = local_day(hour, zones[sid])
+            day = days.get((sid, cid, text, at))
+            if day is None:
+                key = AggregateKey(entry.key.subscription_id, entry.key.charge_id, text, at)
+                days[sid, cid, text, at] = Entry(key, entry.aggregator, entry.state)
+            else:
+                day.state = entry.aggregator.merge(day.state, entry.state)
+        daily = merged(org, list(days.values()), uow.usage_aggregates.load_daily)
+        uow.usage_aggregates.upsert_daily(org, daily, now)
 
     def rematch(
         self,
@@ -310,7 +125,7 @@ class UsageRecorder:
         """Recompute one external id from the raw event log: statuses, subscriptions and
         aggregates of its events with timestamp ≥ `since` (all when None). Returns the number
         of events read. Same transaction as the caller's change."""
-        context = _Context(uow, organization_id)
+        context = MatchContext(uow, organization_id)
         context.load_subscriptions([external_id])
         subscriptions = context.subscriptions[external_id]
         uow.usage_aggregates.lock([s.id for s in subscriptions])

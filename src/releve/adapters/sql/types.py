@@ -31,8 +31,9 @@ def sqlite_time(value: datetime) -> str:
     four-digit years; naive datetimes are refused."""
     if value.tzinfo is None or value.utcoffset() is None:
         raise ValueError("naive datetimes are not allowed; pass an aware datetime")
-    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
-    return utc.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.isoformat(timespec="microseconds")[:26] + "Z"  # without "+00:00"
 
 
 class ExactDecimal(TypeDecorator[Decimal]):
