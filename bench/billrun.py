@@ -1,4 +1,7 @@
-"""`python -m bench.billrun URL AT`: one bill run in a process of its own, for figure (f).
+"""`python -m bench.billrun URL AT [PROCESSES]`: one bill run in a process of its own, for figure
+(f); with PROCESSES > 1, its subscriptions billed by that many spawned processes
+(`entrypoints.bill_processes`, what `releve bill --processes` runs; the RSS is then the
+coordinator's only).
 
 Prints one JSON line: wall seconds of `BillingService.bill_due(AT)` (the clock fixed at AT),
 peak RSS of this process in MB (`getrusage(RUSAGE_SELF).ru_maxrss`, kilobytes on Linux),
@@ -13,22 +16,31 @@ import resource
 import sys
 import time
 from datetime import datetime
+from functools import partial
 
 import sqlalchemy as sa
 
 from bench.usage_scenarios import FixedClock
 from releve.adapters.sql.engine import create_engine
-from releve.bootstrap import bootstrap
+from releve.bootstrap import Container, bootstrap
+from releve.entrypoints.bill_processes import bill_in_processes
 from releve.settings import Settings
 
 
-def main(url: str, at_text: str) -> None:
+def _container(url: str, at: datetime) -> Container:
+    return bootstrap(Settings(database_url=url), clock=FixedClock(at))
+
+
+def main(url: str, at_text: str, processes: int = 1) -> None:
     at = datetime.fromisoformat(at_text)
     engine = create_engine(url)
     try:
         container = bootstrap(Settings(database_url=url), engine=engine, clock=FixedClock(at))
         started = time.perf_counter()
-        run = container.billing.bill_due(at)
+        if processes > 1:
+            run = bill_in_processes(container, partial(_container, url, at), at, processes)
+        else:
+            run = container.billing.bill_due(at)
         seconds = time.perf_counter() - started
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with engine.connect() as c:
@@ -51,4 +63,4 @@ def main(url: str, at_text: str) -> None:
 
 
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    main(sys.argv[1], sys.argv[2], *(int(n) for n in sys.argv[3:4]))

@@ -146,6 +146,10 @@ def bill(
         str | None,
         typer.Option(help="ISO 8601 instant with an offset (default: now); not in the future."),
     ] = None,
+    processes: Annotated[
+        int,
+        typer.Option(min=1, help="Bill the subscriptions in this many processes (by id)."),
+    ] = 1,
 ) -> None:
     """Run the billing job once: close the periods due at AT and issue their invoices."""
     from datetime import datetime
@@ -169,8 +173,11 @@ def bill(
 
         if moment is None or moment <= container.clock.now():  # a future --at is refused below
             lifecycle(container, moment)  # starts and ends that came due, as `serve` does
+        from releve.bootstrap import bootstrap
+        from releve.entrypoints.bill_processes import bill_in_processes
+
         try:
-            run = container.billing.bill_due(moment)
+            run = bill_in_processes(container, bootstrap, moment, processes)
         except ValidationFailed as exc:
             console.print(f"[red]invalid:[/red] {exc.error_details}")
             raise typer.Exit(2) from None

@@ -77,11 +77,30 @@ class BillingRun:
     expired_wallets: int = 0  # wallets past expiration_at, terminated and voided
     errors: list[str] = field(default_factory=list)
 
+    def add(self, part: BillingRun) -> None:
+        """Count in what a shard of this run did (`bill_subscriptions` in another process)."""
+        self.issued.extend(part.issued)
+        self.closed += part.closed
+        self.skipped += part.skipped
+        self.errors.extend(part.errors)
+
     def totals_by_currency(self) -> dict[str, int]:
         totals: dict[str, int] = {}
         for invoice in self.issued:
             totals[invoice.currency] = totals.get(invoice.currency, 0) + invoice.total_amount_cents
         return totals
+
+
+@dataclass(frozen=True, slots=True)
+class Shard:
+    """The subscriptions whose id is `index` modulo `count`: one of `count` processes billing
+    at once. Each subscription is in exactly one shard, so each is billed by one process."""
+
+    index: int
+    count: int
+
+    def __contains__(self, subscription_id: object) -> bool:
+        return isinstance(subscription_id, UUID) and subscription_id.int % self.count == self.index
 
 
 class BillingService:
@@ -95,22 +114,38 @@ class BillingService:
     def bill_due(self, at: datetime | None = None) -> BillingRun:
         """Issue every invoice due at `at` (default now; a future `at` is refused), for all
         organizations. Safe to run twice, or from several processes at once."""
+        run = self.open_run(at)
+        self.bill_subscriptions(run)
+        self.close_run(run)
+        return run
+
+    # The three steps of a run, public so that a coordinator can run `bill_subscriptions` on
+    # shards of the subscriptions in several processes (`entrypoints.bill_processes`).
+
+    def open_run(self, at: datetime | None = None) -> BillingRun:
+        """Check `at`, then expire the wallets past their expiration first, so no invoice
+        finalized by this run draws on them."""
         now = self._clock.now()
         moment = at or now
         if moment.tzinfo is None or moment.utcoffset() is None or moment > now:
             raise ValidationFailed.one("at", "value_is_invalid")
         run = BillingRun(moment)
-        # Expired wallets first, so no invoice finalized by this run draws on them.
         run.expired_wallets = wallets.expire_due(
             cast(WalletUnitOfWorkFactory, self._uow), moment, run.errors
         )
+        return run
+
+    def bill_subscriptions(self, run: BillingRun, shard: Shard | None = None) -> None:
+        """Issue the subscriptions' invoices due at `run.at` (only `shard`'s, if given)."""
         # One cache for this run only (`billing_run_cache`): the catalog is read once, and
         # late usage is detected for all subscriptions in one query.
         cache = RunCache()
         factory = cache.factory(self._uow)
         with factory(read_only=True) as uow:
-            candidates = uow.invoices.billing_candidates(moment)
+            candidates = uow.invoices.billing_candidates(run.at)
             late = cast(AdjustmentUnitOfWork, uow).adjustments.late_subscription_ids()
+        if shard is not None:
+            candidates = [c for c in candidates if c.id in shard]
         active = {c.id for c in candidates if c.status == SUBSCRIPTION_ACTIVE}
         cache.without_late_usage = active - late
         for start in range(0, len(candidates), PLAN_CHUNK):
@@ -127,19 +162,22 @@ class BillingService:
         # a standalone ADJUSTMENT invoice, keyed by when that usage was written (late_adjustments).
         with factory(read_only=True) as uow:
             terminated_late = cast(AdjustmentUnitOfWork, uow).adjustments.terminated_with_new_usage(
-                moment
+                run.at
             )
         cache.without_late_usage.clear()  # their late periods are always read (above)
         for subscription, written in terminated_late:
+            if shard is not None and subscription.id not in shard:
+                continue
             try:
                 self._issue_one(factory, cache, subscription, InvoiceKind.ADJUSTMENT, written, run)
             except Exception as exc:
                 log.exception("billing: late adjustments of %s failed", subscription.id)
                 run.errors.append(f"{subscription.id} adjustment {written.isoformat()}: {exc}")
-        # Drafts whose grace period is over (including the ones just issued): refreshed, then
-        # finalized, each in its own unit of work.
-        run.finalized = self._lifecycle.finalize_due(moment, run.errors)
-        return run
+
+    def close_run(self, run: BillingRun) -> None:
+        """Drafts whose grace period is over (including the ones just issued): refreshed, then
+        finalized, each in its own unit of work."""
+        run.finalized = self._lifecycle.finalize_due(run.at, run.errors)
 
     def _plan(
         self,
@@ -308,4 +346,4 @@ class BillingService:
         )
 
 
-__all__ = ["BillingRun", "BillingService", "InvoiceSubscription", "period_key"]
+__all__ = ["BillingRun", "BillingService", "InvoiceSubscription", "Shard", "period_key"]
