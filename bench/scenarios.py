@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import sqlalchemy as sa
+
 
 from bench.data import Dataset
 from bench.reference import raw_insert_rate
@@ -197,7 +197,8 @@ def bulk_import(ctx: Context) -> list[Run]:
     runs = []
     for _ in range(ctx.runs):
         url = ctx.store.fresh()
-        engine = create_engine(url, poolclass=sa.pool.NullPool)
+        # The engine `releve events import` uses (pooled): one connection for the whole import.
+        engine = create_engine(url)
         try:
             container = bootstrap(Settings(database_url=url), engine=engine)
             service = EventImportService(container.events, container.clock, ctx.import_chunk)
