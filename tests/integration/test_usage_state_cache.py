@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from releve.bootstrap import Container
 from releve.domain.aggregations import aggregate
 from releve.domain.usage import Event
+from releve.services import usage_states
 from releve.services.event_input import parse_timestamp
 from releve.services.pagination import PageRequest
 from tests.integration.support import FakeClock
@@ -184,3 +185,33 @@ def test_usage_read_after_every_batch_equals_the_raw_events(
         at += size
         units = log.units()
         assert {c: units[c] for c in PLAIN} == log.expected()
+
+
+def test_tiny_caches_evict_and_still_read_exactly(
+    container: Container, org: tuple[UUID, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Caches of a few units evict rows between listing and merging: they are fetched again."""
+    monkeypatch.setattr(usage_states, "_decoded", usage_states._Bounded(2))
+    monkeypatch.setattr(usage_states, "_merged", usage_states._Bounded(3))
+    org_id = org[0]
+    setup_plan(container, org_id)
+    subscribe(container, org_id, "tiny")
+    log = Log(container, org_id, "tiny")
+    for day in (1, 4, 9, 14, 2, 15, 9):
+        for code in PLAIN:
+            log.send(code, MARCH + timedelta(days=day - 1, hours=day), str(day), f"u{day}")
+        units = log.units()
+        assert {c: units[c] for c in PLAIN} == log.expected()
+    assert len(usage_states._merged._items) <= 3
+
+
+def test_the_cache_bound_evicts_the_oldest_entries_by_weight() -> None:
+    cache: usage_states._Bounded[str] = usage_states._Bounded(10)
+    cache.put("a", "A", 4)
+    cache.put("b", "B", 4)
+    cache.put("a", "A2", 5)  # replaced: a moves to the newest, 9 units
+    assert (cache.get("a"), cache.get("b")) == ("A2", "B")
+    cache.put("c", "C", 2)  # 11 > 10: b, the oldest, goes
+    assert ("b" in cache, cache.get("a"), cache.get("c")) == (False, "A2", "C")
+    cache.put("d", "D", 50)  # alone over the budget: kept, everything older goes
+    assert [k for k in "acd" if k in cache] == ["d"]

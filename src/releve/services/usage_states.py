@@ -18,11 +18,11 @@ cached per (aggregation type, text) — a past day's state is the same text call
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
-from collections.abc import Callable, Iterable, Mapping, Sequence
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 
 import orjson
@@ -40,13 +40,48 @@ Range = tuple[datetime, datetime]
 
 # Before any subscription: the hours before the first charge period (none are ever matched).
 _DAWN = datetime(1, 1, 2, tzinfo=UTC)
+
+
+V = TypeVar("V")
+
+
+class _Bounded(Generic[V]):
+    """A cache of states that evicts its oldest entries past `budget` units of weight (~one
+    small object each: a row version, an entry of a unique-count or percentile core), so a few
+    huge states cannot hold gigabytes; a lock keeps the running weight exact across threads."""
+
+    def __init__(self, budget: int) -> None:
+        self._items: dict[Any, tuple[V, int]] = {}
+        self._weight = 0
+        self._budget = budget
+        self._lock = threading.Lock()
+
+    def get(self, key: Any) -> V | None:
+        item = self._items.get(key)
+        return None if item is None else item[0]
+
+    def __contains__(self, key: Any) -> bool:
+        return key in self._items
+
+    def put(self, key: Any, value: V, weight: int) -> None:
+        with self._lock:
+            old = self._items.pop(key, None)
+            self._weight += weight - (0 if old is None else old[1])
+            self._items[key] = (value, weight)
+            while self._weight > self._budget and len(self._items) > 1:
+                self._weight -= self._items.pop(next(iter(self._items)))[1]
+
+
+def _size(state: AggregateState[Any]) -> int:
+    core = state.core
+    return 1 + (len(core) if isinstance(core, Sized) else 0)
+
+
 # Decoded rows by version (a late event into a past day re-merges from them), and per slot
-# (ident, merged, ident of all rows but the newest, their merge). Bounded by count: a unique
-# count's state of a busy day is ~1 MB decoded; 2,048 + 2 × 1,024 of those is the worst case.
-_CACHE_SIZE = 2048
-_MERGED_SIZE = 1024
-_decoded: dict[Any, AggregateState[Any]] = {}
-_merged: dict[Any, tuple[Any, AggregateState[Any], Any, AggregateState[Any]]] = {}
+# (versions, merge, versions of all rows but the newest, their merge). ~250 bytes a unit:
+# at most ~125 + ~250 MB, whatever the number of subscriptions or the size of their states.
+_decoded: _Bounded[AggregateState[Any]] = _Bounded(500_000)
+_merged: _Bounded[_Entry] = _Bounded(1_000_000)
 
 
 def split(start: datetime, end: datetime, tz: tzinfo) -> tuple[list[Range], list[Range]]:
@@ -143,6 +178,9 @@ def _identity(row: StateVersion) -> _Identity:
 
 
 _Identity = tuple[bool, datetime, datetime, int]
+_Entry = tuple[
+    tuple[_Identity, ...], AggregateState[Any], tuple[_Identity, ...], AggregateState[Any]
+]
 _Fetched = dict[tuple[bool, UUID, str, datetime], tuple[StateVersion, AggregateState[Any]]]
 _Base = tuple[int, AggregateState[Any] | None]  # (rows already merged, their merge)
 # The newest rows left out of a slot's cached head: today's (ingest) and yesterday's (late
@@ -218,7 +256,8 @@ class _Slot:
         for row in self.rows[full_k:]:
             full = merge(full, states[_row_key(row)])
         if current:
-            _remember(_merged, self.cache_key, (ident, full, ident[:h], head), _MERGED_SIZE)
+            weight = 2 * len(ident) + _size(full) + _size(head)
+            _merged.put(self.cache_key, (ident, full, ident[:h], head), weight)
         return full
 
     def _states(
@@ -277,16 +316,9 @@ def _fetch(
     for row, text in uow.usage_aggregates.state_texts(organization_id, subscription_id, rows):
         aggregator = aggregators[row.charge_id]
         state = decode(aggregator, text)
-        _remember(_decoded, _decode_key(aggregator, subscription_id, row), state, _CACHE_SIZE)
+        _decoded.put(_decode_key(aggregator, subscription_id, row), state, _size(state))
         fetched[_row_key(row)] = (row, state)
     return fetched
-
-
-def _remember(cache: dict[Any, Any], key: Any, value: Any, size: int) -> None:
-    if len(cache) >= size:
-        with contextlib.suppress(KeyError, RuntimeError, StopIteration):
-            del cache[next(iter(cache))]  # oldest first; another thread may win
-    cache[key] = value
 
 
 def decode(aggregator: Aggregator[Any], text: str) -> AggregateState[Any]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
+from operator import attrgetter
 from typing import NamedTuple
 
 from releve.domain.aggregations._family import JSON, Family, dump_time, load_list, load_time, utc
@@ -38,6 +39,7 @@ class ValueOps(NamedTuple):
 
 
 UniqueCore = Mapping[str, ValueOps]
+_ADDED = attrgetter("added")
 
 
 class UniqueCountFamily(Family[UniqueCore]):
@@ -65,7 +67,7 @@ class UniqueCountFamily(Family[UniqueCore]):
         self, core: UniqueCore, start: datetime, end: datetime, carried: UniqueCore | None
     ) -> Decimal:
         if carried is None:  # the core's keys are distinct: no set to build
-            return Decimal(sum(1 for op in core.values() if op.added))
+            return Decimal(sum(map(_ADDED, core.values())))
         used = {value for value, op in core.items() if op.added}
         used.update(value for value, op in carried.items() if op.present)
         return Decimal(len(used))
