@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 from uuid import UUID
 
 from releve.domain import metering
@@ -245,11 +245,11 @@ class StoredState:
     events_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class StateVersion:
+class StateVersion(NamedTuple):
     """Which version of one hourly (`daily` false) or daily row the store holds, without its
     state: every write sets `updated_at` and an added event bumps `events_count`, so the reader
-    keys what it decoded and merged by these instead of by the (large) state text."""
+    keys what it decoded and merged by these instead of by the (large) state text. A named
+    tuple: the reader lists a few hundred per call."""
 
     daily: bool
     charge_id: UUID

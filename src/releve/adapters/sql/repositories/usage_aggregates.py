@@ -11,15 +11,18 @@ serialized (BEGIN IMMEDIATE).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
 from uuid import UUID
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from releve.adapters.sql.repositories.aggregate_rows import AggregateRows
 from releve.adapters.sql.tables import usage_aggregates as ua
 from releve.adapters.sql.tables import usage_daily_aggregates as ud
+from releve.adapters.sql.types import UtcDateTime
 from releve.services.records import AggregateKey, StateVersion, StoredState, UsageAggregate
 
 _LOCK_MANY = sa.text(
@@ -179,19 +182,29 @@ class SqlUsageAggregateRepository:
         ):
             if not ranges:
                 continue
-            query = sa.select(
-                table.c.charge_id, table.c.bucket, column, table.c.updated_at, table.c.events_count
-            ).where(
+            sqlite = self._c.dialect.name == "sqlite"
+            columns = (table.c.charge_id, column, table.c.updated_at)
+            # SQLite: the stored texts, converted through small caches below (the same ~30 days
+            # and charges every call; the type processors were half of this read's time).
+            raw = [sa.type_coerce(c, sa.String) for c in columns] if sqlite else columns
+            query = sa.select(raw[0], table.c.bucket, raw[1], raw[2], table.c.events_count).where(
                 table.c.organization_id == organization_id,
                 table.c.subscription_id == subscription_id,
                 sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
             )
             if charge_ids is not None:
                 query = query.where(table.c.charge_id.in_(sorted(charge_ids)))
-            found.extend(
-                StateVersion(daily, charge_id, bucket, start, updated_at, int(events_count))
-                for charge_id, bucket, start, updated_at, events_count in self._c.execute(query)
-            )
+            rows = self._c.execute(query)
+            if sqlite:
+                found.extend(
+                    StateVersion(daily, _uuid(charge), bucket, _time(start), _time(at), count)
+                    for charge, bucket, start, at, count in rows
+                )
+            else:
+                found.extend(
+                    StateVersion(daily, charge, bucket, start, at, int(count))
+                    for charge, bucket, start, at, count in rows
+                )
         return found
 
     def state_texts(
@@ -223,3 +236,19 @@ class SqlUsageAggregateRepository:
                     for charge_id, bucket, start, updated_at, count, state in self._c.execute(query)
                 )
         return found
+
+
+@functools.lru_cache(maxsize=4096)
+def _uuid(text: str) -> UUID:
+    return UUID(text)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _time(text: str) -> datetime:
+    moment = _UTC_TIME.process_result_value(text, _SQLITE)
+    assert moment is not None
+    return moment
+
+
+_UTC_TIME = UtcDateTime()
+_SQLITE = sqlite_dialect.dialect()
