@@ -17,8 +17,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
-
 from bench.data import Dataset
 from bench.reference import raw_insert_rate
 from bench.runner import free_port, load, noop_command, releve_serve_command, server
