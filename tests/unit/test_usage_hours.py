@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from releve.adapters.sql.types import sqlite_time
-from releve.services.usage_hours import LocalHours, local_hour
+from releve.services.usage_hours import LocalHours, local_day, local_hour
 
 ZONES = [
     UTC,
@@ -49,6 +49,8 @@ def test_memo_equals_local_hour_for_every_moment(pairs: list) -> None:
     hours = LocalHours()
     for moment, zone in pairs + pairs:  # the second pass reads the memo
         assert hours(moment, zone) == local_hour(moment, zone)
+        hour = local_hour(moment, zone)
+        assert hours.day(hour, zone) == local_day(hour, zone)
         paris = moment.astimezone(ZoneInfo("Europe/Paris"))  # not memoized, still right
         assert hours(paris, zone) == local_hour(moment, zone)
 

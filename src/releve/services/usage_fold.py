@@ -162,7 +162,7 @@ class Fold:
         self._validators: dict[str, Aggregator[Any]] = {}
         self._matched: dict[UUID, Outcome] = {}
         self._texts: dict[BucketKey, str] = {}
-        self._hours = LocalHours()
+        self.hours = LocalHours()
 
     def add(self, event: StoredEvent) -> Outcome:
         """Where `event` goes (module docstring: the order of the reasons); folds it if matched."""
@@ -196,7 +196,7 @@ class Fold:
         return outcome
 
     def _fold(self, subscription: Subscription, charges: list[_Charge], domain: Event) -> None:
-        hour = self._hours(domain.timestamp, self.context.zones[subscription.customer_id])
+        hour = self.hours(domain.timestamp, self.context.zones[subscription.customer_id])
         fresh, texts, sid = self.fresh, self._texts, subscription.id.int
         added = []
         for charge_id, cid, specs, group_keys, aggregator in charges:

@@ -38,10 +38,19 @@ class LocalHours:
     otherwise each moment of it is computed.
     """
 
-    __slots__ = ("_memo",)
+    __slots__ = ("_days", "_memo")
 
     def __init__(self) -> None:
         self._memo: dict[tuple[tzinfo, int, int, int], datetime | None] = {}
+        self._days: dict[tuple[tzinfo, datetime], datetime] = {}
+
+    def day(self, hour: datetime, tz: tzinfo) -> datetime:
+        """`local_day`, memoized per (zone, hour): a group's hours fall in a few days."""
+        key = (tz, hour)
+        day = self._days.get(key)
+        if day is None:
+            day = self._days[key] = local_day(hour, tz)
+        return day
 
     def __call__(self, moment: datetime, tz: tzinfo) -> datetime:
         if moment.tzinfo is not UTC:  # stored times are UTC; anything else is not memoized

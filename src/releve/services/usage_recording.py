@@ -101,11 +101,8 @@ class UsageRecorder:
         uow.usage_aggregates.upsert(org, merged(org, entries, uow.usage_aggregates.load), now)
         zones = {s.id.int: context.zones[s.customer_id] for s in fold.subscriptions.values()}
         days: dict[Slot, Entry] = {}
-        starts: dict[tuple[int, datetime], datetime] = {}
         for (sid, cid, text, hour), entry in fold.fresh.items():
-            at = starts.get((sid, hour))
-            if at is None:
-                at = starts[sid, hour] = local_day(hour, zones[sid])
+            at = fold.hours.day(hour, zones[sid])
             day = days.get((sid, cid, text, at))
             if day is None:
                 key = AggregateKey(entry.key.subscription_id, entry.key.charge_id, text, at)
