@@ -13,6 +13,7 @@ from typing import Any
 from uuid import UUID
 
 import pytest
+import sqlalchemy as sa
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -215,3 +216,36 @@ def test_the_cache_bound_evicts_the_oldest_entries_by_weight() -> None:
     assert ("b" in cache, cache.get("a"), cache.get("c")) == (False, "A2", "C")
     cache.put("d", "D", 50)  # alone over the budget: kept, everything older goes
     assert [k for k in "acd" if k in cache] == ["d"]
+
+
+def test_the_versions_query_never_reads_the_daily_states(
+    container: Container, org: tuple[UUID, str], engine: sa.Engine
+) -> None:
+    """SQLite: the per-call versions query is answered by the covering index (migration 0013),
+    never by the table rows, whose updated_at lies after the large state's overflow pages."""
+    if engine.dialect.name != "sqlite":
+        pytest.skip("PostgreSQL keeps large states out of line (TOAST)")
+    org_id = org[0]
+    setup_plan(container, org_id)
+    subscribe(container, org_id, "plan")
+    log = Log(container, org_id, "plan")
+    log.send("unique", MARCH + timedelta(days=1))
+    seen: list[tuple[str, Any]] = []
+
+    def grab(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if "usage_daily_aggregates" in statement and "state" not in statement:
+            seen.append((statement, parameters))
+
+    sa.event.listen(engine, "before_cursor_execute", grab)
+    try:
+        log.units()
+    finally:
+        sa.event.remove(engine, "before_cursor_execute", grab)
+    assert seen
+    with engine.connect() as c:
+        for statement, parameters in seen:
+            plan = " ".join(
+                str(row[-1])
+                for row in c.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            )
+            assert "COVERING INDEX ix_usage_daily_aggregates_versions" in plan, plan

@@ -340,4 +340,16 @@ usage_daily_aggregates = sa.Table(
     sa.PrimaryKeyConstraint(
         "organization_id", "subscription_id", "charge_id", "bucket", "day_start"
     ),
+    # Covers the usage reader's versions query (migration 0013): on SQLite, updated_at and
+    # events_count lie after the large state, behind its overflow pages.
+    sa.Index(
+        "ix_usage_daily_aggregates_versions",
+        "organization_id",
+        "subscription_id",
+        "day_start",
+        "charge_id",
+        "bucket",
+        "updated_at",
+        "events_count",
+    ),
 )
