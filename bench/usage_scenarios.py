@@ -213,6 +213,11 @@ def _kept(ctx: Context, url: str) -> tuple[Tenant, Written] | None:
         return None
     meta = json.loads(saved.with_suffix(".json").read_text())
     shutil.copyfile(saved, url.removeprefix("sqlite:///"))
+    engine = create_engine(url, poolclass=sa.pool.NullPool)
+    try:
+        upgrade(engine)  # migrations added since it was kept (indexes)
+    finally:
+        engine.dispose()
     targets = [Target(UUID(t["subscription_id"]), t["external_id"], UUID(t["plan_id"]))
                for t in meta["targets"]]  # fmt: skip
     tenant = Tenant(UUID(meta["organization_id"]), targets)
