@@ -369,3 +369,35 @@ def test_period_must_be_aware_and_non_empty() -> None:
         aggregate(_metric(A.SUM), [], START, START)
     with pytest.raises(ValueError):
         aggregate(_metric(A.SUM), [], START.replace(tzinfo=None), END)
+
+
+def test_unique_count_states_load_exactly_and_refuse_malformed_entries() -> None:
+    aggregator = aggregator_for(_metric(A.UNIQUE_COUNT))
+    stored = {
+        "version": 1,
+        "aggregation_type": "unique_count_agg",
+        "events_count": 3,
+        "total_amount_cents": "0",
+        "core": {
+            "u1": ["2026-01-05T10:00:00+00:00", "t1", True, True],
+            "u2": ["2026-01-05T12:30:00.250000+02:00", "t2", False, True],
+            "u3": ["2026-01-06T00:00:00+00:00", "t3", False, False],
+        },
+    }
+    state = aggregator.load_state(stored)
+    assert state.core["u2"].timestamp == datetime(2026, 1, 5, 10, 30, 0, 250000, tzinfo=UTC)
+    assert state.core["u2"].timestamp.tzinfo is UTC
+    assert aggregator.result(state, START, END).units == D(2)
+    again = aggregator.dump_state(state)
+    assert aggregator.load_state(again) == state
+    assert again["core"]["u2"] == ["2026-01-05T10:30:00.250000+00:00", "t2", False, True]
+    for bad in (
+        ["2026-01-05T10:00:00+00:00", "t1", True],
+        ["2026-01-05T10:00:00", "t1", True, True],
+        ["2026-01-05T10:00:00+00:00", 7, True, True],
+        ["2026-01-05T10:00:00+00:00", "t1", 1, True],
+        "2026-01-05T10:00:00+00:00",
+        ["not a time", "t1", True, True],
+    ):
+        with pytest.raises(ValueError):
+            aggregator.load_state({**stored, "core": {"u1": bad}})
