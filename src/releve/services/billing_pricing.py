@@ -19,6 +19,7 @@ from releve.domain.billing.period_invoice import (
     InvoiceFee,
     InvoiceKind,
     assemble_period_invoice,
+    invoice_charge_period,
 )
 from releve.domain.fee_lines import TaxRate
 from releve.domain.filters import BucketKey
@@ -147,20 +148,14 @@ def price_invoice(
             adjustments=adjustments,
         )
 
-    # First pass: which charge period this invoice bills (the domain decides); then price it
-    # with that period's usage.
-    assembled = assemble({})
-    if assembled.charges_period is not None and not assembled.charges_period.is_empty:
+    # The charge period this invoice bills (the domain decides), then priced with its usage.
+    period = invoice_charge_period(domain, kind, at)
+    usage: Mapping[str, Mapping[BucketKey, UsageFacts]] = {}
+    if period is not None and not period.is_empty:
         usage = usage_for_period(
-            uow,
-            org_id,
-            subscription.id,
-            subscription.external_id,
-            domain,
-            stored.plan,
-            assembled.charges_period,
+            uow, org_id, subscription.id, subscription.external_id, domain, stored.plan, period
         )
-        assembled = assemble(usage)
+    assembled = assemble(usage)
     term = (
         customer.net_payment_term
         if customer.net_payment_term is not None

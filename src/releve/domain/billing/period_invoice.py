@@ -214,6 +214,12 @@ def charge_invoice_fee(
     )
 
 
+def invoice_charge_period(sub: Subscription, kind: InvoiceKind, at: datetime) -> Period | None:
+    """The charge period whose usage an invoice of `kind` at `at` bills (its
+    `AssembledInvoice.charges_period`): what to read before assembling it."""
+    return _what_to_bill(sub, kind, at).charge_period
+
+
 def assemble_period_invoice(
     subscription: Subscription,
     kind: InvoiceKind,
