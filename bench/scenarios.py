@@ -24,6 +24,7 @@ from bench.stores import BenchStore, Tenant, VerificationError, count_events, ve
 from bench.usage_scenarios import bill_run, current_usage
 from releve.adapters.sql.engine import create_engine
 from releve.bootstrap import bootstrap
+from releve.entrypoints.runtime import freeze_startup_heap
 from releve.services import exact_json
 from releve.services.event_import import EventImportService
 from releve.settings import Settings
@@ -200,6 +201,7 @@ def bulk_import(ctx: Context) -> list[Run]:
         try:
             container = bootstrap(Settings(database_url=url), engine=engine)
             service = EventImportService(container.events, container.clock, ctx.import_chunk)
+            freeze_startup_heap()  # as `releve events import` does before reading the file
             started = time.perf_counter()
             with ctx.jsonl.open(encoding="utf-8") as lines:
                 report = service.import_jsonl(ctx.tenant.organization_id, lines)

@@ -13,6 +13,7 @@ import typer
 from rich.console import Console
 
 from releve import __version__
+from releve.entrypoints.runtime import freeze_startup_heap
 
 if TYPE_CHECKING:
     from releve.bootstrap import Container
@@ -103,6 +104,7 @@ def serve(
             webhook_loop.start()
             console.print(f"webhook delivery: every {webhook_loop.interval:g} s")
         console.print(f"Relevé {__version__} on http://{host}:{port}  (docs: /docs)")
+        freeze_startup_heap()
         try:
             if workers > 1:  # uvicorn imports the app in each worker process by name
                 uvicorn.run(
@@ -137,7 +139,9 @@ def worker_app() -> object:
 
     container = bootstrap()
     container.usage_evaluator.start()  # this worker's ingest feeds it
-    return create_app(container)
+    asgi = create_app(container)
+    freeze_startup_heap()
+    return asgi
 
 
 @app.command()
@@ -324,6 +328,7 @@ def events_import(
             raise typer.Exit(2)
         service = EventImportService(container.events, container.clock, chunk_size=chunk_size)
         run = service.import_csv if fmt == "csv" else service.import_jsonl
+        freeze_startup_heap()
         try:
             with rich.progress.open(
                 file, "r", encoding="utf-8", newline="", description="Importing", console=console
