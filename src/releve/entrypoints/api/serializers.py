@@ -31,9 +31,10 @@ def iso(value: datetime | None) -> str | None:
     """UTC ISO 8601 with a `Z`; sub-second digits only when present."""
     if value is None:
         return None
-    utc = value.astimezone(UTC)
-    fmt = "%Y-%m-%dT%H:%M:%S.%fZ" if utc.microsecond else "%Y-%m-%dT%H:%M:%SZ"
-    return utc.strftime(fmt)
+    utc = value if value.tzinfo is UTC else value.astimezone(UTC)
+    # isoformat writes the sub-second digits only when present, like the Lago form, and is
+    # several times faster than strftime (a batch response writes 200 of them).
+    return utc.isoformat()[:-6] + "Z"  # "+00:00" → "Z"
 
 
 def _text(value: Decimal | None) -> str | None:
