@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 from fastapi.testclient import TestClient
 
+from releve.adapters.sql.tables import customers
 from releve.bootstrap import Container
 from tests.integration.billing_support import GRADUATED, catalog, fees_by_code, subscribe, usage
 from tests.integration.support import FakeClock
@@ -96,3 +97,24 @@ def test_statements_per_subscription_stay_bounded(
     # The plan (one row, then its charges, filters and metrics) is read once for the run.
     plan_reads = [s for s in statements if "FROM plans" in s and "plans.id =" in s]
     assert len(plan_reads) == 1, plan_reads
+
+
+def test_a_subscription_that_cannot_be_planned_does_not_stop_its_chunk(
+    api: TestClient, clock: FakeClock, container: Container, engine: sa.Engine
+) -> None:
+    catalog(api, vat=None)
+    subs = [
+        subscribe(api, clock, at(2024, 1, 1, n), customer=f"cus_{n}", external_id=f"sub_{n}")
+        for n in range(3)
+    ]
+    with engine.begin() as c:  # the middle one's customer is gone: it cannot be priced
+        c.execute(
+            customers.update()
+            .where(customers.c.external_id == "cus_1")
+            .values(deleted_at=at(2024, 1, 20))
+        )
+    clock.set(at(2024, 2, 1, 1))
+    run = container.billing.bill_due()
+    # 10.00 prorated from 00:00 / 02:00 on Jan 1: whole days, 1,000 cents each
+    assert [i.total_amount_cents for i in run.issued] == [1000, 1000]
+    assert len(run.errors) == 1 and run.errors[0].startswith(subs[1]["lago_id"])
