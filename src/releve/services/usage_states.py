@@ -181,6 +181,49 @@ def merged_states(
     return merged
 
 
+def period_ranges(
+    tz: tzinfo, period: Period, earlier_starts: Sequence[datetime]
+) -> tuple[tuple[list[Range], list[Range]], tuple[list[Range], list[Range]]]:
+    """What `merged_states` reads: (hours, days) of `period`, and (hours, days) before it."""
+    return _ranges(tz, period, earlier_starts)
+
+
+def merge_read(
+    aggregators: Mapping[UUID, Aggregator[Any]],
+    rows: Iterable[tuple[StateVersion, str]],
+    period: Period,
+    earlier_starts: Sequence[datetime],
+) -> dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]]:
+    """`merged_states`'s answer from rows already read (the bill run's pre-read: the rows
+    `period_ranges` names, of one subscription), decoded and merged here without touching
+    the process-wide caches: each slot is the fold from `init` of its rows in (start, daily)
+    order, which is what every cached path of `merged_states` computes too."""
+    groups: dict[tuple[UUID, str, datetime], list[tuple[StateVersion, str]]] = {}
+    for row, text in rows:
+        if not row.daily:
+            continue
+        if row.charge_id not in aggregators:
+            continue
+        if row.start >= period.start:
+            slot = period.start
+        else:
+            index = bisect.bisect_right(earlier_starts, row.start) - 1
+            slot = _DAWN if index < 0 else earlier_starts[index]
+        groups.setdefault((row.charge_id, row.bucket, slot), []).append((row, text))
+    merged: dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]] = {}
+    for (charge_id, bucket, slot), found in groups.items():
+        aggregator = aggregators[charge_id]
+        state = aggregator.init()
+        for _, text in sorted(found, key=_order):
+            state = aggregator.merge(state, decode(aggregator, text))
+        merged.setdefault(charge_id, []).append((bucket, slot, state))
+    return merged
+
+
+def _order(item: tuple[StateVersion, str]) -> tuple[datetime, bool]:
+    return (item[0].start, item[0].daily)
+
+
 def _identity(row: StateVersion) -> _Identity:
     return (row.daily, row.start, row.updated_at, row.events_count)
 
@@ -210,7 +253,7 @@ class _Slot:
         self.aggregator = aggregator
         self.key = key
         self.rows = sorted(rows, key=lambda r: (r.start, r.daily))
-        self.cache_key = (aggregator.metric.aggregation_type.value, *key)
+        self.cache_key = (_folding(aggregator), *key)
 
     def _plan(self, ident: tuple[_Identity, ...]) -> AggregateState[Any] | tuple[_Base, _Base]:
         """The cached merge when current; else where the head (all rows but the `_TAIL`
@@ -305,8 +348,17 @@ def _row_key(row: StateVersion) -> tuple[bool, UUID, str, datetime]:
     return (row.daily, row.charge_id, row.bucket, row.start)
 
 
+def _folding(aggregator: Aggregator[Any]) -> tuple[Any, ...]:
+    """What decides how events fold into a state: part of every cache key, so a metric edit
+    (e.g. another `field_name`, same type) never reuses a state folded the old way — even when
+    the rebuilt rows carry the same versions (a clock that did not move)."""
+    m = aggregator.metric
+    return (m.aggregation_type.value, m.field_name, m.expression, m.recurring,
+            m.weighted_interval, m.percentile)  # fmt: skip
+
+
 def _decode_key(aggregator: Aggregator[Any], subscription_id: UUID, row: StateVersion) -> Any:
-    return (aggregator.metric.aggregation_type.value, subscription_id, *_identity(row),
+    return (_folding(aggregator), subscription_id, *_identity(row),
             row.charge_id, row.bucket)  # fmt: skip
 
 
