@@ -49,6 +49,7 @@ from releve.services.billing_pricing import grace_period, price_invoice
 from releve.services.billing_queries import InvoiceView
 from releve.services.billing_records import INVOICE_CLOSED, Invoice, InvoiceSubscription
 from releve.services.billing_run_cache import RunCache
+from releve.services.billing_usage_bulk import PreRead, pre_read
 from releve.services.errors import StoreConflict, ValidationFailed
 from releve.services.late_adjustments import SETTLING_KINDS
 from releve.services.late_records import AdjustmentUnitOfWork
@@ -149,7 +150,9 @@ class BillingService:
         active = {c.id for c in candidates if c.status == SUBSCRIPTION_ACTIVE}
         cache.without_late_usage = active - late
         for start in range(0, len(candidates), PLAN_CHUNK):
-            for candidate, jobs in self._plan(factory, cache, candidates[start:][:PLAN_CHUNK], run):
+            planned = self._plan(factory, cache, candidates[start:][:PLAN_CHUNK], run)
+            cache.pre_read = self._pre_read(factory, planned, run)
+            for candidate, jobs in planned:
                 for kind, when in jobs:
                     try:
                         self._issue_one(factory, cache, candidate, kind, when, run)
@@ -158,6 +161,7 @@ class BillingService:
                             "billing: %s of %s at %s failed", kind.value, candidate.id, when
                         )
                         run.errors.append(f"{candidate.id} {kind.value} {when.isoformat()}: {exc}")
+        cache.pre_read = PreRead()
         # Late usage of terminated subscriptions: no next invoice can carry its adjustments, so
         # a standalone ADJUSTMENT invoice, keyed by when that usage was written (late_adjustments).
         with factory(read_only=True) as uow:
@@ -209,6 +213,20 @@ class BillingService:
                     rest = []
         return planned
 
+    def _pre_read(
+        self,
+        factory: BillingUnitOfWorkFactory,
+        planned: list[tuple[Subscription, list[tuple[InvoiceKind, datetime]]]],
+        run: BillingRun,
+    ) -> PreRead:
+        """The chunk's usage read ahead (`billing_usage_bulk`); on failure, none (each invoice
+        then reads its own)."""
+        try:
+            return pre_read(factory, planned, self._clock.now)
+        except Exception:
+            log.exception("billing: usage pre-read of a chunk failed; reading per invoice")
+            return PreRead()
+
     def _issue_one(
         self,
         factory: BillingUnitOfWorkFactory,
@@ -219,6 +237,12 @@ class BillingService:
         run: BillingRun,
     ) -> None:
         for attempt in range(MAX_ATTEMPTS):
+            # Pre-read usage is as of its `read_at`: so is the invoice (`billing_usage_bulk`).
+            # A retry reads live.
+            as_of = cache.pre_read.read_at if cache.pre_read.has(candidate.id) else None
+            if attempt:
+                cache.pre_read.forget(candidate.id)
+                as_of = None
             try:
                 with factory() as uow:
                     subscription = uow.subscriptions.get_by_id(
@@ -228,7 +252,7 @@ class BillingService:
                         return
                     if subscription.status != SUBSCRIPTION_ACTIVE:
                         cache.without_late_usage.discard(subscription.id)  # its last invoice
-                    invoice = self.issue_in(uow, subscription, kind, when)
+                    invoice = self.issue_in(uow, subscription, kind, when, now=as_of)
                     uow.commit()
             except StoreConflict:
                 # Lost a race: the period was billed by someone else (skip), or the first number
@@ -253,14 +277,21 @@ class BillingService:
     # --- one invoice, inside the caller's unit of work ---------------------------------------
 
     def issue_in(
-        self, uow: BillingUnitOfWork, subscription: Subscription, kind: InvoiceKind, at: datetime
+        self,
+        uow: BillingUnitOfWork,
+        subscription: Subscription,
+        kind: InvoiceKind,
+        at: datetime,
+        *,
+        now: datetime | None = None,
     ) -> Invoice | None:
         """Build, store and (unless a grace period applies) finalize the invoice of `kind` at
-        `at`; None when that period is already billed. Does not commit."""
+        `at`; None when that period is already billed. Does not commit. `now`: when its usage
+        was read, if before this call (the run's pre-read); default the clock."""
         key = period_key(domain_of(uow, subscription), kind, at)
         if uow.invoices.period_billed(subscription.id, kind.value, key):
             return None
-        now = self._clock.now()
+        now = now or self._clock.now()
         if kind in SETTLING_KINDS:
             # Over-billed finalized periods are credited first, so this invoice consumes it.
             late_settlement.credit_overbilled(cast(AdjustmentUnitOfWork, uow), subscription, now)

@@ -12,6 +12,9 @@ organization, a tax or a customer. A catalog edited by an API call while a run i
 seen by the next run, as if the edit had come just after this one (a run prices against one
 snapshot of the catalog, taken at first use).
 
+Usage (`billing_usage_bulk`): the current chunk's invoices' usage, read ahead in a few
+statements, handed to `billing_usage.usage_for_period` by the units of work (`pre_read`).
+
 Late usage (`late_adjustments`): instead of one query per subscription, the run asks once which
 subscriptions have a finalized period with usage written after its finalization
 (`late_subscription_ids`). For an active subscription outside that set, `late_periods` answers
@@ -29,6 +32,7 @@ from typing import Any, cast
 from uuid import UUID
 
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
+from releve.services.billing_usage_bulk import PreRead
 from releve.services.late_records import AdjustmentUnitOfWork, FinalizedPeriod
 from releve.services.records import Customer, Organization, StoredPlan, Tax
 
@@ -47,6 +51,8 @@ class RunCache:
     filter_ids: dict[tuple[UUID, ...], dict[tuple[UUID, int], UUID]] = field(default_factory=dict)
     # Active subscriptions known to have no late finalized period when the run started.
     without_late_usage: set[UUID] = field(default_factory=set)
+    # The current chunk's usage, read ahead (`billing_usage_bulk`); units of work hand it out.
+    pre_read: PreRead = field(default_factory=PreRead)
 
     def factory(self, inner: BillingUnitOfWorkFactory) -> BillingUnitOfWorkFactory:
         """`inner`, with its units of work reading through this cache."""
@@ -142,6 +148,7 @@ class _CachedUnitOfWork:
         self.taxes = _Taxes(inner.taxes, cache)
         self.invoices = _Invoices(inner.invoices, cache)
         self.adjustments = _Adjustments(inner.adjustments, cache)
+        self.pre_read = cache.pre_read
         return self
 
     def __exit__(

@@ -9,6 +9,7 @@ arrears (in-advance charges are billed when their events arrive).
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import cast
 from uuid import UUID
 
 from releve.domain.filters import BucketKey
@@ -29,7 +30,13 @@ def usage_for_period(
     plan: Plan,
     period: Period,
 ) -> Mapping[str, Mapping[BucketKey, UsageFacts]]:
-    """charge id → bucket → usage facts of `period`, for the charges billed in arrears."""
+    """charge id → bucket → usage facts of `period`, for the charges billed in arrears; in a
+    bill run, what its pre-read (`billing_usage_bulk`) read for this invoice, if it did."""
+    pre_read = getattr(uow, "pre_read", None)
+    if pre_read is not None:
+        found = pre_read.take(subscription_id, period)
+        if found is not None:
+            return cast(Mapping[str, Mapping[BucketKey, UsageFacts]], found)
     return read_usage(
         uow,
         organization_id,

@@ -327,6 +327,19 @@ class UsageAggregateRepository(Protocol):
         deleted since are missing."""
         ...
 
+    def states_of(
+        self,
+        organization_id: UUID,
+        subscription_ids: Collection[UUID],
+        *,
+        hours: Sequence[tuple[datetime, datetime]],
+        days: Sequence[tuple[datetime, datetime]],
+        charge_ids: Collection[UUID],
+    ) -> list[tuple[UUID, StateVersion, str]]:
+        """(subscription id, version, state as JSON text) of the rows of `charge_ids` in these
+        ranges (days: the daily rollup, hours: the hourly rows) of all `subscription_ids`."""
+        ...
+
     def for_subscription(
         self,
         organization_id: UUID,

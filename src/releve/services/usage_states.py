@@ -200,8 +200,6 @@ def merge_read(
     order, which is what every cached path of `merged_states` computes too."""
     groups: dict[tuple[UUID, str, datetime], list[tuple[StateVersion, str]]] = {}
     for row, text in rows:
-        if not row.daily:
-            continue
         if row.charge_id not in aggregators:
             continue
         if row.start >= period.start:

@@ -237,6 +237,54 @@ class SqlUsageAggregateRepository:
                 )
         return found
 
+    def states_of(
+        self,
+        organization_id: UUID,
+        subscription_ids: Collection[UUID],
+        *,
+        hours: Sequence[tuple[datetime, datetime]],
+        days: Sequence[tuple[datetime, datetime]],
+        charge_ids: Collection[UUID],
+    ) -> list[tuple[UUID, StateVersion, str]]:
+        # The bill run's pre-read (`billing_usage_bulk`): many subscriptions sharing the same
+        # ranges, one statement per table (and per 500 subscriptions); versions and texts at
+        # once, since nothing of them is cached.
+        if not subscription_ids or not charge_ids:
+            return []
+        ids, charges = sorted(subscription_ids), sorted(charge_ids)
+        found: list[tuple[UUID, StateVersion, str]] = []
+        for daily, table, column, ranges in (
+            (True, ud, ud.c.day_start, days),
+            (False, ua, ua.c.hour_start, hours),
+        ):
+            if not ranges:
+                continue
+            text = (
+                sa.cast(table.c.state, sa.Text)
+                if self._c.dialect.name == "postgresql"
+                else sa.type_coerce(table.c.state, sa.Text)
+            )
+            for at in range(0, len(ids), 500):
+                query = sa.select(
+                    table.c.subscription_id,
+                    table.c.charge_id,
+                    table.c.bucket,
+                    column,
+                    table.c.updated_at,
+                    table.c.events_count,
+                    text,
+                ).where(
+                    table.c.organization_id == organization_id,
+                    table.c.subscription_id.in_(ids[at : at + 500]),
+                    table.c.charge_id.in_(charges),
+                    sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
+                )
+                found.extend(
+                    (sub, StateVersion(daily, charge, bucket, start, updated, int(count)), state)
+                    for sub, charge, bucket, start, updated, count, state in self._c.execute(query)
+                )
+        return found
+
 
 @functools.lru_cache(maxsize=4096)
 def _uuid(text: str) -> UUID:
