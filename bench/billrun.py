@@ -5,8 +5,9 @@ coordinator's only).
 
 Prints one JSON line: wall seconds of `BillingService.bill_due(AT)` (the clock fixed at AT),
 peak RSS of this process in MB (`getrusage(RUSAGE_SELF).ru_maxrss`, kilobytes on Linux),
-invoices issued, errors, and the events counted by the issued invoices' charge fees (the caller
-compares it with what was generated).
+invoices issued, errors, SQL statements executed by the run (a `before_cursor_execute`
+listener: the stable measure on a shared machine), and the events counted by the issued
+invoices' charge fees (the caller compares it with what was generated).
 """
 
 from __future__ import annotations
@@ -36,12 +37,19 @@ def main(url: str, at_text: str, processes: int = 1) -> None:
     engine = create_engine(url)
     try:
         container = bootstrap(Settings(database_url=url), engine=engine, clock=FixedClock(at))
+        statements = [0]
+
+        def count(*_: object) -> None:
+            statements[0] += 1
+
+        sa.event.listen(engine, "before_cursor_execute", count)
         started = time.perf_counter()
         if processes > 1:
             run = bill_in_processes(container, partial(_container, url, at), at, processes)
         else:
             run = container.billing.bill_due(at)
         seconds = time.perf_counter() - started
+        sa.event.remove(engine, "before_cursor_execute", count)
         max_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         with engine.connect() as c:
             charge_events = c.execute(
@@ -56,6 +64,7 @@ def main(url: str, at_text: str, processes: int = 1) -> None:
                 "max_rss_mb": max_rss_mb,
                 "issued": len(run.issued) + run.closed,
                 "errors": run.errors,
+                "statements": statements[0],
                 "charge_events": int(charge_events or 0),
             }
         )

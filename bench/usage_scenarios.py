@@ -271,9 +271,10 @@ def bill_run(ctx: Context) -> list[Run]:
             )
         seconds = result["seconds"]
         runs.append(Run(written.events / seconds, seconds=seconds, rss_mb=result["max_rss_mb"]))
+        per_subscription = result.get("statements", 0) / ctx.bill_subscriptions
     ctx.notes.append(
         f"(f): {ctx.bill_subscriptions:,} subscriptions × 5 metrics, {written.events:,} events "
         f"({written.aggregate_rows:,} aggregate rows, generated in {generated:.0f} s); rate = "
-        "events billed/s."
+        f"events billed/s; {per_subscription:.1f} SQL statements per subscription (last run)."
     )
     return runs
