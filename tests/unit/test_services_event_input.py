@@ -72,6 +72,18 @@ def test_every_problem_is_named() -> None:
     }
 
 
+def test_ids_with_a_nul_character_are_refused() -> None:
+    # PostgreSQL text cannot hold NUL and SQLite's json_each (the dedup lookup) cuts at it.
+    errors = parse_event(
+        _raw(transaction_id="a\x00b", external_subscription_id="s\x00", code="\x00"), RECEIVED
+    )
+    assert errors == {
+        "transaction_id": ["value_is_invalid"],
+        "external_subscription_id": ["value_is_invalid"],
+        "code": ["value_is_invalid"],
+    }
+
+
 def test_exact_json_round_trips_decimal_text() -> None:
     text = '{"gb":0.1,"n":10,"big":123456789012345678901234567890.000000000000000001}'
     value = exact_json.loads(text)

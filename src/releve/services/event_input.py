@@ -116,7 +116,9 @@ def parse_event(raw: Any, received_at: datetime) -> EventDraft | dict[str, list[
             value = str(value)  # Lago accepts numeric ids and stores their text
         if value is None or (isinstance(value, str) and not value.strip()):
             errors[name] = ["value_is_mandatory"]
-        elif not isinstance(value, str) or len(value) > MAX_ID_LENGTH:
+        elif not isinstance(value, str) or len(value) > MAX_ID_LENGTH or "\x00" in value:
+            # NUL: PostgreSQL text cannot hold it, and SQLite's JSON functions (the dedup
+            # lookup) cut a string there, so a retry would not be recognized: refused on both.
             errors[name] = ["value_is_invalid"]
         else:
             ids[name] = value
