@@ -24,7 +24,6 @@ from releve.services.records import (
     StateVersion,
     StoredEvent,
     StoredPlan,
-    StoredState,
     Subscription,
     Tax,
     UsageAggregate,
@@ -295,19 +294,6 @@ class UsageAggregateRepository(Protocol):
         given: a local day start, so no daily row keeps hours that were dropped)."""
         ...
 
-    def read_states(
-        self,
-        organization_id: UUID,
-        subscription_id: UUID,
-        *,
-        hours: Sequence[tuple[datetime, datetime]],
-        days: Sequence[tuple[datetime, datetime]],
-        charge_ids: Collection[UUID] | None = None,
-    ) -> list[StoredState]:
-        """Hourly rows whose hour starts in one of `hours` ([start, end) ranges) and daily rows
-        whose day starts in one of `days`, of these charges when given; state as JSON text."""
-        ...
-
     def state_versions(
         self,
         organization_id: UUID,
@@ -317,7 +303,9 @@ class UsageAggregateRepository(Protocol):
         days: Sequence[tuple[datetime, datetime]],
         charge_ids: Collection[UUID] | None = None,
     ) -> list[StateVersion]:
-        """The rows `read_states` would read, without their state (a cheap query)."""
+        """Hourly rows whose hour starts in one of `hours` ([start, end) ranges) and daily rows
+        whose day starts in one of `days`, of these charges when given: their versions only,
+        without the state (a cheap query)."""
         ...
 
     def state_texts(

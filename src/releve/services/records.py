@@ -233,18 +233,6 @@ class UsageAggregate:
     events_count: int
 
 
-@dataclass(frozen=True, slots=True)
-class StoredState:
-    """One hourly or daily row as the usage reader wants it: the state still as its stored JSON
-    text (decoded, and cached by text, by the reader), `start` the hour or the local day."""
-
-    charge_id: UUID
-    bucket: str
-    start: datetime
-    state: str
-    events_count: int
-
-
 class StateVersion(NamedTuple):
     """Which version of one hourly (`daily` false) or daily row the store holds, without its
     state: every write sets `updated_at` and an added event bumps `events_count`, so the reader

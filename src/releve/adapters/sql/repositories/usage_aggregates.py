@@ -1,6 +1,6 @@
 """Per-hour aggregate states and their per-local-day rollup: set-based loads and upserts per
-group and table (driver-level, `aggregate_rows`); `read_states` for the usage reader (state as
-text).
+group and table (driver-level, `aggregate_rows`); row versions and state texts for the usage
+reader.
 
 Concurrency: `lock` takes a transaction-scoped PostgreSQL advisory lock per subscription (in a
 fixed order, so two writers never wait on each other crosswise; all in one statement) before
@@ -23,7 +23,7 @@ from releve.adapters.sql.repositories.aggregate_rows import AggregateRows
 from releve.adapters.sql.tables import usage_aggregates as ua
 from releve.adapters.sql.tables import usage_daily_aggregates as ud
 from releve.adapters.sql.types import UtcDateTime
-from releve.services.records import AggregateKey, StateVersion, StoredState, UsageAggregate
+from releve.services.records import AggregateKey, StateVersion, UsageAggregate
 
 _LOCK_MANY = sa.text(
     "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
@@ -125,43 +125,6 @@ class SqlUsageAggregateRepository:
             )
             for charge_id, bucket, hour_start, state, events_count in rows
         ]
-
-    def read_states(
-        self,
-        organization_id: UUID,
-        subscription_id: UUID,
-        *,
-        hours: Sequence[tuple[datetime, datetime]],
-        days: Sequence[tuple[datetime, datetime]],
-        charge_ids: Collection[UUID] | None = None,
-    ) -> list[StoredState]:
-        # The state as its stored text (SQLite TEXT as is, PostgreSQL jsonb::text): the reader
-        # decodes it once per distinct text (a past day's state does not change between calls).
-        if charge_ids is not None and not charge_ids:
-            return []
-        found: list[StoredState] = []
-        for table, column, ranges in ((ud, ud.c.day_start, days), (ua, ua.c.hour_start, hours)):
-            if not ranges:
-                continue
-            text = (
-                sa.cast(table.c.state, sa.Text)
-                if self._c.dialect.name == "postgresql"
-                else sa.type_coerce(table.c.state, sa.Text)
-            )
-            query = sa.select(
-                table.c.charge_id, table.c.bucket, column, text, table.c.events_count
-            ).where(
-                table.c.organization_id == organization_id,
-                table.c.subscription_id == subscription_id,
-                sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
-            )
-            if charge_ids is not None:
-                query = query.where(table.c.charge_id.in_(sorted(charge_ids)))
-            found.extend(
-                StoredState(charge_id, bucket, start, state, int(events_count))
-                for charge_id, bucket, start, state, events_count in self._c.execute(query)
-            )
-        return found
 
     def state_versions(
         self,
