@@ -22,7 +22,11 @@ pytestmark = pytest.mark.store
 HOUR = datetime(2024, 3, 1, 5, tzinfo=UTC)
 
 
-def _ids(engine: sa.Engine) -> tuple[UUID, UUID]:
+@pytest.fixture
+def ids(container: Container, engine: sa.Engine, org: tuple[UUID, str]) -> tuple[UUID, UUID]:
+    """A subscription and one of its plan's charges (the aggregates' foreign keys)."""
+    setup_plan(container, org[0])
+    subscribe(container, org[0], "sub_1")
     with engine.connect() as c:
         sub = c.execute(sa.select(tables.subscriptions.c.id)).scalar_one()
         charge = c.execute(sa.select(tables.charges.c.id).limit(1)).scalar_one()
@@ -30,12 +34,9 @@ def _ids(engine: sa.Engine) -> tuple[UUID, UUID]:
 
 
 def test_upsert_then_load_round_trips_exact_states_and_only_existing_keys(
-    container: Container, engine: sa.Engine, org: tuple[UUID, str]
+    engine: sa.Engine, org: tuple[UUID, str], ids: tuple[UUID, UUID]
 ) -> None:
-    org_id = org[0]
-    setup_plan(container, org_id)
-    subscribe(container, org_id, "sub_1")
-    sub, charge = _ids(engine)
+    org_id, (sub, charge) = org[0], ids
     keys = [
         AggregateKey(sub, charge, f'[null,["r{i}"]]', HOUR + timedelta(hours=i)) for i in range(3)
     ]
@@ -63,12 +64,9 @@ def test_upsert_then_load_round_trips_exact_states_and_only_existing_keys(
 
 
 def test_load_of_more_keys_than_one_sqlite_statement_finds_each(
-    container: Container, engine: sa.Engine, org: tuple[UUID, str]
+    engine: sa.Engine, org: tuple[UUID, str], ids: tuple[UUID, UUID]
 ) -> None:
-    org_id = org[0]
-    setup_plan(container, org_id)
-    subscribe(container, org_id, "sub_1")
-    sub, charge = _ids(engine)
+    org_id, (sub, charge) = org[0], ids
     n = SQLITE_CHUNK + 5
     keys = [AggregateKey(sub, charge, "[null,[]]", HOUR + timedelta(hours=i)) for i in range(n)]
     at = datetime(2024, 3, 2, tzinfo=UTC)
