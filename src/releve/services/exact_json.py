@@ -24,8 +24,13 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a JSON number")
 
 
+_DECODER = json.JSONDecoder(parse_float=Decimal, parse_constant=_reject_constant)
+
+
 def loads(text: str | bytes) -> Any:
     """Parse JSON; every non-integer number becomes a `Decimal` built from its text."""
+    if isinstance(text, str):
+        return _DECODER.decode(text)  # one decoder, not one built per call (ingest hot path)
     return json.loads(text, parse_float=Decimal, parse_constant=_reject_constant)
 
 

@@ -88,6 +88,12 @@ def _pg_upsert(table: str, start: str) -> str:
     )
 
 
+@functools.lru_cache(maxsize=65_536)
+def _start_text(start: datetime) -> str:
+    """`sqlite_time` of an hour or day start: a group loads and writes the same few hundred."""
+    return sqlite_time(start)
+
+
 class AggregateRows:
     """Load/upsert of one aggregate table (`usage_aggregates` by hour, or the daily rollup)."""
 
@@ -133,7 +139,7 @@ class AggregateRows:
                     k.subscription_id.hex,
                     k.charge_id.hex,
                     k.bucket,
-                    sqlite_time(k.hour_start),
+                    _start_text(k.hour_start),
                 )
             size = next(n for n in SQLITE_SIZES if n >= len(chunk))
             params += _NO_KEY * (size - len(chunk))
@@ -176,7 +182,7 @@ class AggregateRows:
                     a.key.subscription_id.hex,
                     a.key.charge_id.hex,
                     a.key.bucket,
-                    sqlite_time(a.key.hour_start),
+                    _start_text(a.key.hour_start),
                     exact_json.dumps(a.state),
                     a.events_count,
                     updated,
