@@ -44,7 +44,11 @@ from releve.domain.billing.period_invoice import InvoiceKind
 from releve.services import credit_notes, late_settlement, wallets, webhooks
 from releve.services.billing_due import domain_of, due, period_key
 from releve.services.billing_lifecycle import InvoiceLifecycle, finalize_in
-from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
+from releve.services.billing_ports import (
+    BillingUnitOfWork,
+    BillingUnitOfWorkFactory,
+    DeductionHolderUnitOfWork,
+)
 from releve.services.billing_pricing import grace_period, price_invoice
 from releve.services.billing_queries import InvoiceView
 from releve.services.billing_records import INVOICE_CLOSED, Invoice, InvoiceSubscription
@@ -169,6 +173,7 @@ class BillingService:
                 run.at
             )
         cache.without_late_usage.clear()  # their late periods are always read (above)
+        cache.without_deductions.clear()
         for subscription, written in terminated_late:
             if shard is not None and subscription.id not in shard:
                 continue
@@ -193,9 +198,15 @@ class BillingService:
         """The invoices due for each of `chunk`: their billed periods and customers read in one
         query each, then planned in one read-only unit of work (a fresh one after a failure:
         a failed statement can void a PostgreSQL transaction)."""
+        customer_ids = {c.customer_id for c in chunk}
         with factory(read_only=True) as uow:
             billed = uow.invoices.billed_periods([c.id for c in chunk])
-            cache.customers.update(uow.customers.by_ids({c.customer_id for c in chunk}))
+            cache.customers.update(uow.customers.by_ids(customer_ids))
+            holders = cast(DeductionHolderUnitOfWork, uow).deduction_holders
+            with_deductions = holders.customers_with_deductions(customer_ids)
+        # Settling late usage credits the customer (a credit note) before deducting: read.
+        settling = {c.customer_id for c in chunk if c.id not in cache.without_late_usage}
+        cache.without_deductions = customer_ids - with_deductions - settling
         planned = []
         rest = chunk
         while rest:
@@ -252,6 +263,7 @@ class BillingService:
                         return
                     if subscription.status != SUBSCRIPTION_ACTIVE:
                         cache.without_late_usage.discard(subscription.id)  # its last invoice
+                        cache.without_deductions.discard(subscription.customer_id)
                     invoice = self.issue_in(uow, subscription, kind, when, now=as_of)
                     uow.commit()
             except StoreConflict:

@@ -108,5 +108,16 @@ class BillingUnitOfWork(UnitOfWork, Protocol):
     def __enter__(self) -> BillingUnitOfWork: ...
 
 
+class DeductionHolderRepository(Protocol):
+    def customers_with_deductions(self, customer_ids: Collection[UUID]) -> set[UUID]:
+        """Those of `customer_ids` with any applied coupon, credit note or wallet (any status)."""
+        ...
+
+
+class DeductionHolderUnitOfWork(Protocol):
+    @property
+    def deduction_holders(self) -> DeductionHolderRepository: ...
+
+
 class BillingUnitOfWorkFactory(Protocol):
     def __call__(self, *, read_only: bool = False) -> BillingUnitOfWork: ...

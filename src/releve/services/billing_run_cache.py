@@ -15,6 +15,11 @@ snapshot of the catalog, taken at first use).
 Usage (`billing_usage_bulk`): the current chunk's invoices' usage, read ahead in a few
 statements, handed to `billing_usage.usage_for_period` by the units of work (`pre_read`).
 
+Deductions: customers with no applied coupon, credit note or wallet row at all when their chunk
+is planned (one query per chunk) read none per invoice; one granted meanwhile is used by their
+next invoice, as if granted just after this one. Customers whose subscriptions may settle late
+usage are always read (settling creates a credit note the same invoice consumes).
+
 Late usage (`late_adjustments`): instead of one query per subscription, the run asks once which
 subscriptions have a finalized period with usage written after its finalization
 (`late_subscription_ids`). For an active subscription outside that set, `late_periods` answers
@@ -51,6 +56,9 @@ class RunCache:
     filter_ids: dict[tuple[UUID, ...], dict[tuple[UUID, int], UUID]] = field(default_factory=dict)
     # Active subscriptions known to have no late finalized period when the run started.
     without_late_usage: set[UUID] = field(default_factory=set)
+    # Customers of the current chunk holding no coupon, credit note or wallet when it was
+    # planned (one query per chunk): their invoices deduct nothing, without reading.
+    without_deductions: set[UUID] = field(default_factory=set)
     # The current chunk's usage, read ahead (`billing_usage_bulk`); units of work hand it out.
     pre_read: PreRead = field(default_factory=PreRead)
 
@@ -132,6 +140,27 @@ class _Adjustments(_Delegate):
         return cast(list[FinalizedPeriod], self._inner.late_periods(subscription_ids))
 
 
+class _Coupons(_Delegate):
+    def active_for_invoice(self, organization_id: UUID, customer_id: UUID, currency: str) -> Any:
+        if customer_id in self._cache.without_deductions:
+            return []
+        return self._inner.active_for_invoice(organization_id, customer_id, currency)
+
+
+class _CreditNotes(_Delegate):
+    def available_balances(self, organization_id: UUID, customer_id: UUID, currency: str) -> Any:
+        if customer_id in self._cache.without_deductions:
+            return []
+        return self._inner.available_balances(organization_id, customer_id, currency)
+
+
+class _Wallets(_Delegate):
+    def for_customer(self, organization_id: UUID, customer_id: UUID, *, lock: bool = False) -> Any:
+        if customer_id in self._cache.without_deductions:
+            return []
+        return self._inner.for_customer(organization_id, customer_id, lock=lock)
+
+
 class _CachedUnitOfWork:
     """The wrapped unit of work with the cached repositories in front (`RunCache`)."""
 
@@ -149,6 +178,9 @@ class _CachedUnitOfWork:
         self.invoices = _Invoices(inner.invoices, cache)
         self.adjustments = _Adjustments(inner.adjustments, cache)
         self.pre_read = cache.pre_read
+        self.coupons = _Coupons(inner.coupons, cache)  # type: ignore[attr-defined]
+        self.credit_notes = _CreditNotes(inner.credit_notes, cache)  # type: ignore[attr-defined]
+        self.wallets = _Wallets(inner.wallets, cache)  # type: ignore[attr-defined]
         return self
 
     def __exit__(

@@ -16,6 +16,7 @@ from releve.adapters.sql.repositories.budgets import SqlBudgetRepository
 from releve.adapters.sql.repositories.coupons import SqlCouponRepository
 from releve.adapters.sql.repositories.credit_notes import SqlCreditNoteRepository
 from releve.adapters.sql.repositories.customers import SqlCustomerRepository
+from releve.adapters.sql.repositories.deduction_holders import SqlDeductionHolderRepository
 from releve.adapters.sql.repositories.events import SqlEventRepository
 from releve.adapters.sql.repositories.invoices import SqlInvoiceRepository
 from releve.adapters.sql.repositories.organizations import SqlOrganizationRepository
@@ -73,6 +74,7 @@ class SqlUnitOfWork:
         self.budgets = SqlBudgetRepository(connection)
         self.accounts = SqlUserAccountRepository(connection)
         self.alerts = SqlAlertRepository(connection)
+        self.deduction_holders = SqlDeductionHolderRepository(connection)
         return self
 
     def __exit__(
