@@ -62,17 +62,23 @@ class PreRead:
 
     read_at: datetime | None = None
     usage: dict[tuple[UUID, datetime, datetime], Usage] = field(default_factory=dict)
+    _owners: set[UUID] = field(default_factory=set)  # subscriptions with usage read ahead
 
     def take(self, subscription_id: UUID, period: Period) -> Usage | None:
         """The pre-read usage of that invoice, at most once (a retry reads it live)."""
         return self.usage.pop((subscription_id, period.start, period.end), None)
 
     def has(self, subscription_id: UUID) -> bool:
-        return any(key[0] == subscription_id for key in self.usage)
+        return subscription_id in self._owners
 
     def forget(self, subscription_id: UUID) -> None:
+        self._owners.discard(subscription_id)
         for key in [k for k in self.usage if k[0] == subscription_id]:
             del self.usage[key]
+
+    def put(self, subscription_id: UUID, period: Period, usage: Usage) -> None:
+        self._owners.add(subscription_id)
+        self.usage[(subscription_id, period.start, period.end)] = usage
 
 
 _Group = tuple[UUID, tuple[Range, ...], tuple[Range, ...]]
@@ -141,12 +147,16 @@ def _read(
     for r in requests:
         merged = merge_read(r.aggregators, r.rows, r.period, r.starts)
         r.rows = []
-        found.usage[(r.subscription_id, r.period.start, r.period.end)] = {
-            str(charge_id): usage_by_bucket(
-                aggregator, merged.get(charge_id, []), r.period, r.starts
-            )
-            for charge_id, aggregator in r.aggregators.items()
-        }
+        found.put(
+            r.subscription_id,
+            r.period,
+            {
+                str(charge_id): usage_by_bucket(
+                    aggregator, merged.get(charge_id, []), r.period, r.starts
+                )
+                for charge_id, aggregator in r.aggregators.items()
+            },
+        )
     return found
 
 
