@@ -20,12 +20,13 @@ is planned (one query per chunk) read none per invoice; one granted meanwhile is
 next invoice, as if granted just after this one. Customers whose subscriptions may settle late
 usage are always read (settling creates a credit note the same invoice consumes).
 
-Late usage (`late_adjustments`): instead of one query per subscription, the run asks once which
-subscriptions have a finalized period with usage written after its finalization
-(`late_subscription_ids`). For an active subscription outside that set, `late_periods` answers
-"none" without a query: usage arriving later in the run is settled by its next invoice, exactly
-as if it had arrived just after this one. Terminated subscriptions always query (their final
-invoice is the last one that could carry it), and so does anything outside the run's candidates.
+Late usage (`late_adjustments`): the run asks once which subscriptions have a finalized period
+with usage written after its finalization (`late_subscription_ids`); only their customers'
+deductions are always read (settling creates a credit note the same invoice consumes). Each
+invoice still reads its own late periods in its own transaction (one light query): answering
+"none" from the run's start missed an event arriving mid-run for good when the subscription was
+then terminated without a final invoice — its usage was older than that invoice, so
+`terminated_with_new_usage` did not see it either (review, reproduced).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from uuid import UUID
 
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_usage_bulk import PreRead
-from releve.services.late_records import AdjustmentUnitOfWork, FinalizedPeriod
+from releve.services.late_records import AdjustmentUnitOfWork
 from releve.services.records import Customer, Organization, StoredPlan, Tax
 
 _MISSING = object()
@@ -133,13 +134,6 @@ class _Invoices(_Delegate):
         return dict(found)
 
 
-class _Adjustments(_Delegate):
-    def late_periods(self, subscription_ids: Collection[UUID]) -> list[FinalizedPeriod]:
-        if all(s in self._cache.without_late_usage for s in subscription_ids):
-            return []
-        return cast(list[FinalizedPeriod], self._inner.late_periods(subscription_ids))
-
-
 class _Coupons(_Delegate):
     def active_for_invoice(self, organization_id: UUID, customer_id: UUID, currency: str) -> Any:
         if customer_id in self._cache.without_deductions:
@@ -176,7 +170,7 @@ class _CachedUnitOfWork:
         self.customers = _Customers(inner.customers, cache)
         self.taxes = _Taxes(inner.taxes, cache)
         self.invoices = _Invoices(inner.invoices, cache)
-        self.adjustments = _Adjustments(inner.adjustments, cache)
+        self.adjustments = inner.adjustments
         self.pre_read = cache.pre_read
         self.coupons = _Coupons(inner.coupons, cache)  # type: ignore[attr-defined]
         self.credit_notes = _CreditNotes(inner.credit_notes, cache)  # type: ignore[attr-defined]
