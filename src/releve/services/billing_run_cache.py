@@ -21,12 +21,14 @@ next invoice, as if granted just after this one. Customers whose subscriptions m
 usage are always read (settling creates a credit note the same invoice consumes).
 
 Late usage (`late_adjustments`): the run asks once which subscriptions have a finalized period
-with usage written after its finalization (`late_subscription_ids`); only their customers'
-deductions are always read (settling creates a credit note the same invoice consumes). Each
-invoice still reads its own late periods in its own transaction (one light query): answering
-"none" from the run's start missed an event arriving mid-run for good when the subscription was
-then terminated without a final invoice — its usage was older than that invoice, so
-`terminated_with_new_usage` did not see it either (review, reproduced).
+with usage written after its finalization (`late_subscription_ids`); their customers'
+deductions are always read (settling creates a credit note the same invoice consumes). Whether
+an invoice has late periods to settle is answered without a query only for subscriptions whose
+usage was read ahead: the pre-read asks for its chunk under its locks, at its `read_at`, and the
+invoice is issued as of `read_at`, so usage written later is newer than the invoice and settled
+by the standard machinery (the next invoice, or `terminated_with_new_usage`). Deciding once at
+the run's start instead lost an event arriving mid-run for good when the subscription was then
+terminated without a final invoice (review; `test_bill_run_late_race.py`).
 """
 
 from __future__ import annotations
@@ -39,7 +41,7 @@ from uuid import UUID
 
 from releve.services.billing_ports import BillingUnitOfWork, BillingUnitOfWorkFactory
 from releve.services.billing_usage_bulk import PreRead
-from releve.services.late_records import AdjustmentUnitOfWork
+from releve.services.late_records import AdjustmentUnitOfWork, FinalizedPeriod
 from releve.services.records import Customer, Organization, StoredPlan, Tax
 
 _MISSING = object()
@@ -134,6 +136,13 @@ class _Invoices(_Delegate):
         return dict(found)
 
 
+class _Adjustments(_Delegate):
+    def late_periods(self, subscription_ids: Collection[UUID]) -> list[FinalizedPeriod]:
+        if self._cache.pre_read.without_late_usage(subscription_ids):
+            return []  # as of the pre-read, under its locks: nothing late (module docstring)
+        return cast(list[FinalizedPeriod], self._inner.late_periods(subscription_ids))
+
+
 class _Coupons(_Delegate):
     def active_for_invoice(self, organization_id: UUID, customer_id: UUID, currency: str) -> Any:
         if customer_id in self._cache.without_deductions:
@@ -170,7 +179,7 @@ class _CachedUnitOfWork:
         self.customers = _Customers(inner.customers, cache)
         self.taxes = _Taxes(inner.taxes, cache)
         self.invoices = _Invoices(inner.invoices, cache)
-        self.adjustments = inner.adjustments
+        self.adjustments = _Adjustments(inner.adjustments, cache)
         self.pre_read = cache.pre_read
         self.coupons = _Coupons(inner.coupons, cache)  # type: ignore[attr-defined]
         self.credit_notes = _CreditNotes(inner.credit_notes, cache)  # type: ignore[attr-defined]

@@ -22,10 +22,10 @@ event, settled by `late_settlement` / `late_adjustments` like any event after fi
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 from releve.domain.aggregations import Aggregator, aggregator_for
@@ -35,6 +35,7 @@ from releve.domain.periods import Period
 from releve.domain.usage import UsageFacts
 from releve.services.billing_due import domain_of
 from releve.services.billing_ports import BillingUnitOfWorkFactory
+from releve.services.late_records import AdjustmentUnitOfWork
 from releve.services.records import StateVersion, Subscription
 from releve.services.usage import _earlier_period_starts, _needs_event_values
 from releve.services.usage_states import Range, merge_read, period_ranges, usage_by_bucket
@@ -61,6 +62,7 @@ class PreRead:
     """A chunk's pre-read usage: (subscription, period start, end) → usage, and `read_at`."""
 
     read_at: datetime | None = None
+    late: set[UUID] = field(default_factory=set)  # of the owners, with late usage at read_at
     usage: dict[tuple[UUID, datetime, datetime], Usage] = field(default_factory=dict)
     _owners: set[UUID] = field(default_factory=set)  # subscriptions with usage read ahead
 
@@ -70,6 +72,11 @@ class PreRead:
 
     def has(self, subscription_id: UUID) -> bool:
         return subscription_id in self._owners
+
+    def without_late_usage(self, subscription_ids: Collection[UUID]) -> bool:
+        """Whether these subscriptions' invoices, issued as of `read_at`, have no late usage to
+        settle (known only for subscriptions whose usage was read ahead)."""
+        return all(s in self._owners and s not in self.late for s in subscription_ids)
 
     def forget(self, subscription_id: UUID) -> None:
         self._owners.discard(subscription_id)
@@ -128,6 +135,10 @@ def _read(
     with factory() as uow:  # a write transaction (SQLite's lock), never committed
         uow.usage_aggregates.lock(sorted(owners))
         found.read_at = now()
+        # Late usage as of `read_at`, under the same locks: an invoice issued as of `read_at`
+        # settles exactly this; anything written later is newer than it (`billing_run_cache`).
+        adjustments = cast(AdjustmentUnitOfWork, uow).adjustments
+        found.late = adjustments.late_subscription_ids(sorted(owners))
         for groups in (current, past):
             for (org, hour_ranges, day_ranges), members in groups.items():
                 by_sub: dict[UUID, list[tuple[_Request, frozenset[UUID]]]] = {}

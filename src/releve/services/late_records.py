@@ -58,9 +58,9 @@ class AdjustmentRepository(Protocol):
         invoice's `finalized_at` (one query), oldest first."""
         ...
 
-    def late_subscription_ids(self) -> set[UUID]:
-        """Every subscription (all organizations) with at least one such period (one query):
-        a bill run asks once instead of once per subscription."""
+    def late_subscription_ids(self, among: Collection[UUID] | None = None) -> set[UUID]:
+        """Every subscription (all organizations; or of `among`) with at least one such period
+        (one query): a bill run asks once per chunk instead of once per subscription."""
         ...
 
     def late_events_count(self, period: FinalizedPeriod) -> int:

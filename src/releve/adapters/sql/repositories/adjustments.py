@@ -54,13 +54,16 @@ class SqlAdjustmentRepository:
         )
         return [FinalizedPeriod(**r._mapping) for r in rows]
 
-    def late_subscription_ids(self) -> set[UUID]:
-        rows = self._c.execute(
+    def late_subscription_ids(self, among: Collection[UUID] | None = None) -> set[UUID]:
+        query = (
             sa.select(_links.c.subscription_id)
             .distinct()
             .join(invoices, invoices.c.id == _links.c.invoice_id)
             .where(*_late_period())
         )
+        if among is not None:
+            query = query.where(_links.c.subscription_id.in_(sorted(among)))
+        rows = self._c.execute(query)
         return {row.subscription_id for row in rows}
 
     def late_events_count(self, period: FinalizedPeriod) -> int:
