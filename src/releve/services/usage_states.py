@@ -157,14 +157,9 @@ def merged_states(
         )
     groups: dict[tuple[UUID, str, datetime], list[StateVersion]] = {}
     for row in versions:
-        if row.charge_id not in aggregators:
-            continue
-        if row.start >= period.start:
-            slot = period.start
-        else:
-            index = bisect.bisect_right(earlier_starts, row.start) - 1
-            slot = _DAWN if index < 0 else earlier_starts[index]
-        groups.setdefault((row.charge_id, row.bucket, slot), []).append(row)
+        if row.charge_id in aggregators:
+            slot = _slot_start(row.start, period, earlier_starts)
+            groups.setdefault((row.charge_id, row.bucket, slot), []).append(row)
     slots = [
         _Slot(aggregators[charge_id], (subscription_id, charge_id, bucket, slot), rows)
         for (charge_id, bucket, slot), rows in groups.items()
@@ -179,6 +174,15 @@ def merged_states(
     for s in slots:
         merged.setdefault(s.key[1], []).append((s.key[2], s.key[3], s.merged(fetched, fetch)))
     return merged
+
+
+def _slot_start(start: datetime, period: Period, earlier_starts: Sequence[datetime]) -> datetime:
+    """The charge period a row (hour or day starting at `start`) is merged into: `period`, or
+    the earlier period holding it (carried states), or `_DAWN` before the first one."""
+    if start >= period.start:
+        return period.start
+    index = bisect.bisect_right(earlier_starts, start) - 1
+    return _DAWN if index < 0 else earlier_starts[index]
 
 
 def period_ranges(
@@ -200,14 +204,9 @@ def merge_read(
     order, which is what every cached path of `merged_states` computes too."""
     groups: dict[tuple[UUID, str, datetime], list[tuple[StateVersion, str]]] = {}
     for row, text in rows:
-        if row.charge_id not in aggregators:
-            continue
-        if row.start >= period.start:
-            slot = period.start
-        else:
-            index = bisect.bisect_right(earlier_starts, row.start) - 1
-            slot = _DAWN if index < 0 else earlier_starts[index]
-        groups.setdefault((row.charge_id, row.bucket, slot), []).append((row, text))
+        if row.charge_id in aggregators:
+            slot = _slot_start(row.start, period, earlier_starts)
+            groups.setdefault((row.charge_id, row.bucket, slot), []).append((row, text))
     merged: dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]] = {}
     for (charge_id, bucket, slot), found in groups.items():
         aggregator = aggregators[charge_id]

@@ -176,11 +176,7 @@ class SqlUsageAggregateRepository:
         found: list[tuple[StateVersion, str]] = []
         for daily, table, column in ((True, ud, ud.c.day_start), (False, ua, ua.c.hour_start)):
             keys = sorted({(r.charge_id, r.bucket, r.start) for r in rows if r.daily is daily})
-            text = (
-                sa.cast(table.c.state, sa.Text)
-                if self._c.dialect.name == "postgresql"
-                else sa.type_coerce(table.c.state, sa.Text)
-            )
+            text = self._state_text(table)
             for at in range(0, len(keys), 300):  # 3 bound values a key: well under the limits
                 query = sa.select(
                     table.c.charge_id,
@@ -199,6 +195,12 @@ class SqlUsageAggregateRepository:
                     for charge_id, bucket, start, updated_at, count, state in self._c.execute(query)
                 )
         return found
+
+    def _state_text(self, table: sa.Table) -> sa.ColumnElement[str]:
+        """The state as its stored text (SQLite TEXT as is, PostgreSQL jsonb::text)."""
+        if self._c.dialect.name == "postgresql":
+            return sa.cast(table.c.state, sa.Text)
+        return sa.type_coerce(table.c.state, sa.Text)
 
     def states_of(
         self,
@@ -222,11 +224,7 @@ class SqlUsageAggregateRepository:
         ):
             if not ranges:
                 continue
-            text = (
-                sa.cast(table.c.state, sa.Text)
-                if self._c.dialect.name == "postgresql"
-                else sa.type_coerce(table.c.state, sa.Text)
-            )
+            text = self._state_text(table)
             for at in range(0, len(ids), 500):
                 query = sa.select(
                     table.c.subscription_id,
