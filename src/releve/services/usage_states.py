@@ -27,10 +27,9 @@ from __future__ import annotations
 
 import bisect
 import itertools
-import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence, Sized
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any, Generic, TypeVar
+from typing import Any
 from uuid import UUID
 
 import orjson
@@ -43,41 +42,12 @@ from releve.services import exact_json
 from releve.services.ports import UnitOfWork
 from releve.services.records import StateVersion
 from releve.services.usage_recording import parse_bucket
+from releve.services.weighted_cache import WeightedCache as _Bounded
 
 Range = tuple[datetime, datetime]
 
 # Before any subscription: the hours before the first charge period (none are ever matched).
 _DAWN = datetime(1, 1, 2, tzinfo=UTC)
-
-
-V = TypeVar("V")
-
-
-class _Bounded(Generic[V]):
-    """A cache of states that evicts its oldest entries past `budget` units of weight (~one
-    small object each: a row version, an entry of a unique-count or percentile core), so a few
-    huge states cannot hold gigabytes; a lock keeps the running weight exact across threads."""
-
-    def __init__(self, budget: int) -> None:
-        self._items: dict[Any, tuple[V, int]] = {}
-        self._weight = 0
-        self._budget = budget
-        self._lock = threading.Lock()
-
-    def get(self, key: Any) -> V | None:
-        item = self._items.get(key)
-        return None if item is None else item[0]
-
-    def __contains__(self, key: Any) -> bool:
-        return key in self._items
-
-    def put(self, key: Any, value: V, weight: int) -> None:
-        with self._lock:
-            old = self._items.pop(key, None)
-            self._weight += weight - (0 if old is None else old[1])
-            self._items[key] = (value, weight)
-            while self._weight > self._budget and len(self._items) > 1:
-                self._weight -= self._items.pop(next(iter(self._items)))[1]
 
 
 def _size(state: AggregateState[Any]) -> int:
