@@ -11,7 +11,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from releve.entrypoints.api import serializers
+from releve.entrypoints.api import usage_serializers
 from releve.entrypoints.api.deps import ContainerDep, OrganizationDep, PageDep
 from releve.entrypoints.api.exact import ExactJSONResponse, ExactRoute
 from releve.services.projection import project_usage
@@ -33,7 +33,7 @@ def current_usage(
     usage = c.usage.current_usage(
         org.id, external_customer_id, external_subscription_id, apply_taxes=apply_taxes
     )
-    return ExactJSONResponse({"customer_usage": serializers.customer_usage(usage)})
+    return ExactJSONResponse({"customer_usage": usage_serializers.customer_usage(usage)})
 
 
 @router.get(
@@ -52,7 +52,7 @@ def projected_usage(
     )
     projected = project_usage(usage, c.clock.now())
     return ExactJSONResponse(
-        {"customer_projected_usage": serializers.customer_projected_usage(projected)}
+        {"customer_projected_usage": usage_serializers.customer_projected_usage(projected)}
     )
 
 
@@ -80,7 +80,7 @@ def past_usage(
     )
     return ExactJSONResponse(
         {
-            "usage_periods": [serializers.past_usage_period(p) for p in result.items],
+            "usage_periods": [usage_serializers.past_usage_period(p) for p in result.items],
             "meta": result.meta(),
         }
     )
