@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Collection, Sequence
 from datetime import datetime
+from typing import Any
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -24,6 +25,13 @@ from releve.adapters.sql.tables import usage_aggregates as ua
 from releve.adapters.sql.tables import usage_daily_aggregates as ud
 from releve.adapters.sql.types import UtcDateTime
 from releve.services.records import AggregateKey, StateVersion, UsageAggregate
+
+
+def _version_columns(table: sa.Table, start: sa.Column[datetime]) -> tuple[Any, ...]:
+    """A row's identity and version as `StateVersion` takes them (after `daily`)."""
+    c = table.c
+    return (c.charge_id, c.bucket, start, c.updated_at, c.events_count)
+
 
 _LOCK_MANY = sa.text(
     "SELECT pg_advisory_xact_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS k ORDER BY k"
@@ -178,14 +186,7 @@ class SqlUsageAggregateRepository:
             keys = sorted({(r.charge_id, r.bucket, r.start) for r in rows if r.daily is daily})
             text = self._state_text(table)
             for at in range(0, len(keys), 300):  # 3 bound values a key: well under the limits
-                query = sa.select(
-                    table.c.charge_id,
-                    table.c.bucket,
-                    column,
-                    table.c.updated_at,
-                    table.c.events_count,
-                    text,
-                ).where(
+                query = sa.select(*_version_columns(table, column), text).where(
                     table.c.organization_id == organization_id,
                     table.c.subscription_id == subscription_id,
                     sa.tuple_(table.c.charge_id, table.c.bucket, column).in_(keys[at : at + 300]),
@@ -227,13 +228,7 @@ class SqlUsageAggregateRepository:
             text = self._state_text(table)
             for at in range(0, len(ids), 500):
                 query = sa.select(
-                    table.c.subscription_id,
-                    table.c.charge_id,
-                    table.c.bucket,
-                    column,
-                    table.c.updated_at,
-                    table.c.events_count,
-                    text,
+                    table.c.subscription_id, *_version_columns(table, column), text
                 ).where(
                     table.c.organization_id == organization_id,
                     table.c.subscription_id.in_(ids[at : at + 500]),
