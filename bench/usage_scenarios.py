@@ -146,7 +146,8 @@ def current_usage(ctx: Context) -> list[Run]:
     from bench.scenarios import Run
 
     url = ctx.store.blank("usage")
-    kept = _kept(ctx, url)
+    kept_name = f"usage-{ctx.usage_events}"
+    kept = _kept(ctx, kept_name, url)
     started = time.perf_counter()
     if kept is not None:
         tenant, written = kept
@@ -157,7 +158,7 @@ def current_usage(ctx: Context) -> list[Run]:
     generated = time.perf_counter() - started
     check_counts(url, tenant.organization_id, written)
     if kept is None:
-        _keep(ctx, url, tenant, written)
+        _keep(ctx, kept_name, url, tenant, written)
     engine = create_engine(url)
     try:
         container = bootstrap(
@@ -197,18 +198,18 @@ def current_usage(ctx: Context) -> list[Run]:
     return runs
 
 
-def _kept_path(ctx: Context) -> Path | None:
-    """`RELEVE_BENCH_KEEP=<dir>` (SQLite only): (e)'s generated database is kept there per
-    event count and reused by later runs (generation at 1 M takes minutes, 10 M most of an hour;
-    `var/bench` itself is emptied after every run)."""
+def _kept_path(ctx: Context, name: str) -> Path | None:
+    """`RELEVE_BENCH_KEEP=<dir>` (SQLite only): (e)'s and (f)'s generated databases are kept
+    there per size and reused by later runs (generation at 1 M events takes minutes, 10 M most
+    of an hour; `var/bench` itself is emptied after every run)."""
     keep = os.environ.get("RELEVE_BENCH_KEEP")
     if not keep or ctx.store.kind != "sqlite":
         return None
-    return Path(keep) / f"usage-{ctx.usage_events}.db"
+    return Path(keep) / f"{name}.db"
 
 
-def _kept(ctx: Context, url: str) -> tuple[Tenant, Written] | None:
-    saved = _kept_path(ctx)
+def _kept(ctx: Context, name: str, url: str) -> tuple[Tenant, Written] | None:
+    saved = _kept_path(ctx, name)
     if saved is None or not saved.exists() or not saved.with_suffix(".json").exists():
         return None
     meta = json.loads(saved.with_suffix(".json").read_text())
@@ -224,8 +225,8 @@ def _kept(ctx: Context, url: str) -> tuple[Tenant, Written] | None:
     return tenant, Written(**meta["written"])
 
 
-def _keep(ctx: Context, url: str, tenant: Tenant, written: Written) -> None:
-    saved = _kept_path(ctx)
+def _keep(ctx: Context, name: str, url: str, tenant: Tenant, written: Written) -> None:
+    saved = _kept_path(ctx, name)
     if saved is None:
         return
     path = url.removeprefix("sqlite:///")
@@ -247,12 +248,19 @@ def bill_run(ctx: Context) -> list[Run]:
     from bench.scenarios import Run
 
     template = ctx.store.blank("bill")
-    tenant = create_tenant(template, ctx.bill_subscriptions)
+    kept_name = f"bill-{ctx.bill_subscriptions}-{ctx.bill_events}"
+    kept = _kept(ctx, kept_name, template)
     started = time.perf_counter()
-    written = load_usage(template, tenant.organization_id, tenant.targets, ctx.bill_events,
-                         PERIOD_START, EVENTS_END)  # fmt: skip
+    if kept is not None:
+        tenant, written = kept
+    else:
+        tenant = create_tenant(template, ctx.bill_subscriptions)
+        written = load_usage(template, tenant.organization_id, tenant.targets, ctx.bill_events,
+                             PERIOD_START, EVENTS_END)  # fmt: skip
     generated = time.perf_counter() - started
     check_counts(template, tenant.organization_id, written)
+    if kept is None:
+        _keep(ctx, kept_name, template, tenant, written)
     runs = []
     for _ in range(ctx.runs):
         url = ctx.store.copy_blank("bill")

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import calendar
 import enum
+import functools
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -128,6 +129,7 @@ def _wall(instant: datetime, tz: tzinfo) -> datetime:
     return instant.astimezone(tz).replace(tzinfo=None)
 
 
+@functools.lru_cache(maxsize=1 << 14)
 def local_midnight(day: date, tz: tzinfo) -> datetime:
     """The first instant (in UTC) whose local date in `tz` is `day` or later.
 

@@ -50,39 +50,15 @@ class SqlAlertRepository:
     def add_crossing(self, crossing: UsageThresholdCrossing) -> None:
         self._c.execute(usage_threshold_crossings.insert().values(**to_row(crossing)))
 
-    def _progressive(self, subscription_id: UUID, at: datetime) -> sa.Select[tuple[UUID]]:
-        link = invoice_subscriptions
-        return (
-            sa.select(invoices.c.id)
-            .join(link, link.c.invoice_id == invoices.c.id)
-            .where(
-                link.c.subscription_id == subscription_id,
-                link.c.kind == LINK_KIND,
-                invoices.c.invoice_type == PROGRESSIVE,
-                invoices.c.status == INVOICE_FINALIZED,
-                link.c.charges_from_datetime < at,
-                link.c.charges_to_datetime >= at,
-            )
-        )
-
     def progressive_billed_cents(self, subscription_id: UUID, at: datetime) -> int:
-        ids = self._progressive(subscription_id, at).subquery()
-        billed = sa.select(
-            sa.func.coalesce(
-                sa.func.sum(
-                    invoices.c.fees_amount_cents
-                    - invoices.c.progressive_billing_credit_amount_cents
-                ),
-                0,
-            )
-        ).where(invoices.c.id.in_(sa.select(ids.c.id)))
-        return int(self._c.execute(billed).scalar_one())
+        params = {"sub": subscription_id, "at": at}
+        return int(self._c.execute(_PROGRESSIVE_BILLED, params).scalar_one())
 
     def progressive_invoices(self, subscription_id: UUID, at: datetime) -> list[UUID]:
-        query = self._progressive(subscription_id, at).order_by(
+        query = _PROGRESSIVE_IDS.order_by(
             invoices.c.finalized_at.desc(), invoices.c.sequential_id.desc()
         )
-        return [row[0] for row in self._c.execute(query)]
+        return [row[0] for row in self._c.execute(query, {"sub": subscription_id, "at": at})]
 
     def invoiced_usage_cents(self, subscription_id: UUID) -> int:
         query = (
@@ -223,3 +199,32 @@ class SqlAlertRepository:
         query = t.select().where(t.c.alert_id == alert_id).order_by(t.c.sequence.desc())
         rows, total = count_and_page(self._c, query, page.offset, page.per_page)
         return [to_record(TriggeredAlert, r) for r in rows], total
+
+
+def _progressive_ids() -> sa.Select[tuple[UUID]]:
+    """The finalized progressive invoices of subscription `:sub` whose charge period holds
+    `:at` (built once: the bill run asks it for every period-end invoice)."""
+    link = invoice_subscriptions
+    return (
+        sa.select(invoices.c.id)
+        .join(link, link.c.invoice_id == invoices.c.id)
+        .where(
+            link.c.subscription_id == sa.bindparam("sub"),
+            link.c.kind == LINK_KIND,
+            invoices.c.invoice_type == PROGRESSIVE,
+            invoices.c.status == INVOICE_FINALIZED,
+            link.c.charges_from_datetime < sa.bindparam("at"),
+            link.c.charges_to_datetime >= sa.bindparam("at"),
+        )
+    )
+
+
+_PROGRESSIVE_IDS = _progressive_ids()
+_PROGRESSIVE_BILLED = sa.select(
+    sa.func.coalesce(
+        sa.func.sum(
+            invoices.c.fees_amount_cents - invoices.c.progressive_billing_credit_amount_cents
+        ),
+        0,
+    )
+).where(invoices.c.id.in_(sa.select(_PROGRESSIVE_IDS.subquery().c.id)))

@@ -89,14 +89,8 @@ class SqlInvoiceRepository:
         return found
 
     def period_billed(self, subscription_id: UUID, kind: str, period_start: datetime) -> bool:
-        row = self._c.execute(
-            sa.select(invoice_subscriptions.c.invoice_id).where(
-                invoice_subscriptions.c.subscription_id == subscription_id,
-                invoice_subscriptions.c.kind == kind,
-                invoice_subscriptions.c.period_start == period_start,
-            )
-        ).first()
-        return row is not None
+        params = {"sub": subscription_id, "kind": kind, "start": period_start}
+        return self._c.execute(_PERIOD_BILLED, params).first() is not None
 
     def add(
         self,
@@ -105,7 +99,8 @@ class SqlInvoiceRepository:
         fee_rows: Collection[Fee],
         taxes: Collection[AppliedTax],
     ) -> None:
-        self._c.execute(invoices.insert().values(**to_row(invoice)))
+        # Parameters, not `.values(...)`: the statement is compiled once, not per invoice.
+        self._c.execute(invoices.insert(), to_row(invoice))
         if links:
             self._c.execute(invoice_subscriptions.insert(), [to_row(link) for link in links])
         # Parents first: a true-up fee points at its parent fee.
@@ -116,23 +111,13 @@ class SqlInvoiceRepository:
             self._c.execute(applied_taxes.insert(), [to_row(t) for t in taxes])
 
     def next_sequential_id(self, organization_id: UUID) -> int:
-        seq = invoice_number_sequences
-        dialect = self._c.dialect.name
-        insert = postgresql.insert(seq) if dialect == "postgresql" else sqlite.insert(seq)
-        statement = (
-            insert.values(organization_id=organization_id, last_sequential_id=1)
-            .on_conflict_do_update(
-                index_elements=[seq.c.organization_id],
-                set_={"last_sequential_id": seq.c.last_sequential_id + 1},
-            )
-            .returning(seq.c.last_sequential_id)
-        )
-        return int(self._c.execute(statement).scalar_one())
+        statement = _NEXT_NUMBER[self._c.dialect.name == "postgresql"]
+        return int(self._c.execute(statement, {"org": organization_id}).scalar_one())
 
     def update(self, invoice: Invoice) -> None:
         values = to_row(invoice)
-        del values["id"]
-        self._c.execute(invoices.update().where(invoices.c.id == invoice.id).values(**values))
+        values["_invoice_id"] = values.pop("id")
+        self._c.execute(_UPDATE, values)
 
     def replace_lines(
         self, invoice: Invoice, fee_rows: Collection[Fee], taxes: Collection[AppliedTax]
@@ -280,3 +265,28 @@ class SqlInvoiceRepository:
             ).where(charge_filters.c.charge_id.in_(sorted(charge_ids)))
         )
         return {(r.charge_id, r.position): r.id for r in rows}
+
+
+def _next_number(insert: Any) -> Any:
+    seq = invoice_number_sequences
+    return (
+        insert.values(organization_id=sa.bindparam("org"), last_sequential_id=1)
+        .on_conflict_do_update(
+            index_elements=[seq.c.organization_id],
+            set_={"last_sequential_id": seq.c.last_sequential_id + 1},
+        )
+        .returning(seq.c.last_sequential_id)
+    )
+
+
+# Built once (per dialect): a statement built per call is walked for its cache key each time.
+_NEXT_NUMBER = {
+    True: _next_number(postgresql.insert(invoice_number_sequences)),
+    False: _next_number(sqlite.insert(invoice_number_sequences)),
+}
+_UPDATE = invoices.update().where(invoices.c.id == sa.bindparam("_invoice_id"))
+_PERIOD_BILLED = sa.select(invoice_subscriptions.c.invoice_id).where(
+    invoice_subscriptions.c.subscription_id == sa.bindparam("sub"),
+    invoice_subscriptions.c.kind == sa.bindparam("kind"),
+    invoice_subscriptions.c.period_start == sa.bindparam("start"),
+)

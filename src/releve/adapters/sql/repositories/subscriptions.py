@@ -32,11 +32,7 @@ class SqlSubscriptionRepository:
         self._c.execute(subs.update().where(subs.c.id == subscription.id).values(**values))
 
     def get_by_id(self, organization_id: UUID, subscription_id: UUID) -> Subscription | None:
-        row = self._c.execute(
-            subs.select().where(
-                subs.c.organization_id == organization_id, subs.c.id == subscription_id
-            )
-        ).first()
+        row = self._c.execute(_BY_ID, {"org": organization_id, "id": subscription_id}).first()
         return to_record(Subscription, row) if row else None
 
     def by_ids(
@@ -142,3 +138,9 @@ class SqlSubscriptionRepository:
                 .distinct()
             ).scalars()
         )
+
+
+# Built once: asked for each invoice a bill run issues (and each API call on a subscription).
+_BY_ID = subs.select().where(
+    subs.c.organization_id == sa.bindparam("org"), subs.c.id == sa.bindparam("id")
+)

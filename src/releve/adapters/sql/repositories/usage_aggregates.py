@@ -226,19 +226,36 @@ class SqlUsageAggregateRepository:
             if not ranges:
                 continue
             text = self._state_text(table)
+            sqlite = self._c.dialect.name == "sqlite"
+            c = table.c
+            columns = (c.subscription_id, c.charge_id, column, c.updated_at)
+            # SQLite: the stored texts, converted through the small caches below (the UUID
+            # type processor was the largest part of a pre-read of 10⁶ rows).
+            raw = [sa.type_coerce(x, sa.String) for x in columns] if sqlite else columns
             for at in range(0, len(ids), 500):
-                query = sa.select(
-                    table.c.subscription_id, *_version_columns(table, column), text
-                ).where(
+                query = sa.select(*raw[:2], c.bucket, *raw[2:], c.events_count, text).where(
                     table.c.organization_id == organization_id,
                     table.c.subscription_id.in_(ids[at : at + 500]),
                     table.c.charge_id.in_(charges),
                     sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
                 )
-                found.extend(
-                    (sub, StateVersion(daily, charge, bucket, start, updated, int(count)), state)
-                    for sub, charge, bucket, start, updated, count, state in self._c.execute(query)
-                )
+                rows = self._c.execute(query)
+                if sqlite:
+                    found.extend(
+                        (
+                            _uuid(sub),
+                            StateVersion(
+                                daily, _uuid(charge), bucket, _time(start), _utc(updated), count
+                            ),
+                            state,
+                        )
+                        for sub, charge, bucket, start, updated, count, state in rows
+                    )
+                else:
+                    found.extend(
+                        (sub, StateVersion(daily, charge, bucket, start, updated, int(count)), st)
+                        for sub, charge, bucket, start, updated, count, st in rows
+                    )
         return found
 
 
@@ -249,6 +266,13 @@ def _uuid(text: str) -> UUID:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _time(text: str) -> datetime:
+    moment = _UTC_TIME.process_result_value(text, _SQLITE)
+    assert moment is not None
+    return moment
+
+
+def _utc(text: str) -> datetime:
+    """`_time` without the cache: write times are mostly distinct."""
     moment = _UTC_TIME.process_result_value(text, _SQLITE)
     assert moment is not None
     return moment

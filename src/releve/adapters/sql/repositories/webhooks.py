@@ -24,6 +24,14 @@ _w = webhooks.c
 _a = webhook_attempts.c
 
 
+# Built once: every webhook emitted (one or more per invoice of a bill run) asks this.
+_ENDPOINTS = (
+    webhook_endpoints.select()
+    .where(_endpoints.organization_id == sa.bindparam("org"))
+    .order_by(_endpoints.created_at, _endpoints.id)
+)
+
+
 def _endpoint(row: sa.Row[Any]) -> WebhookEndpoint:
     return to_record(WebhookEndpoint, row)
 
@@ -67,11 +75,7 @@ class SqlWebhookRepository:
         return _endpoint(row) if row else None
 
     def endpoints(self, organization_id: UUID) -> list[WebhookEndpoint]:
-        rows = self._c.execute(
-            webhook_endpoints.select()
-            .where(_endpoints.organization_id == organization_id)
-            .order_by(_endpoints.created_at, _endpoints.id)
-        )
+        rows = self._c.execute(_ENDPOINTS, {"org": organization_id})
         return [_endpoint(r) for r in rows]
 
     def list_endpoints(
