@@ -36,12 +36,12 @@ from releve.domain.usage import UsageFacts
 from releve.services.billing_due import domain_of
 from releve.services.billing_ports import BillingUnitOfWorkFactory
 from releve.services.late_records import AdjustmentUnitOfWork
-from releve.services.records import StateVersion, Subscription
+from releve.services.records import StateRow, Subscription
 from releve.services.usage import _earlier_period_starts, _needs_event_values
 from releve.services.usage_states import Range, merge_read, period_ranges, usage_by_bucket
 
 Usage = Mapping[str, Mapping[BucketKey, UsageFacts]]
-Rows = list[tuple[StateVersion, str]]
+Rows = list[tuple[StateRow, str]]
 
 
 @dataclass(slots=True)

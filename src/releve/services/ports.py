@@ -21,6 +21,7 @@ from releve.services.records import (
     BillableMetric,
     Customer,
     Organization,
+    StateRow,
     StateVersion,
     StoredEvent,
     StoredPlan,
@@ -323,8 +324,8 @@ class UsageAggregateRepository(Protocol):
         hours: Sequence[tuple[datetime, datetime]],
         days: Sequence[tuple[datetime, datetime]],
         charge_ids: Collection[UUID],
-    ) -> list[tuple[UUID, StateVersion, str]]:
-        """(subscription id, version, state as JSON text) of the rows of `charge_ids` in these
+    ) -> list[tuple[UUID, StateRow, str]]:
+        """(subscription id, row, state as JSON text) of the rows of `charge_ids` in these
         ranges (days: the daily rollup, hours: the hourly rows) of all `subscription_ids`."""
         ...
 

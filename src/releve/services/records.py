@@ -233,6 +233,16 @@ class UsageAggregate:
     events_count: int
 
 
+class StateRow(NamedTuple):
+    """Which hourly (`daily` false) or daily row a state text is, as the bill run's pre-read
+    needs it to merge (it reads each row once: no version)."""
+
+    daily: bool
+    charge_id: UUID
+    bucket: str
+    start: datetime
+
+
 class StateVersion(NamedTuple):
     """Which version of one hourly (`daily` false) or daily row the store holds, without its
     state: every write sets `updated_at` and an added event bumps `events_count`, so the reader

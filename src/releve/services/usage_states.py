@@ -40,7 +40,7 @@ from releve.domain.periods import Period, local_date, local_midnight
 from releve.domain.usage import UsageFacts
 from releve.services import exact_json
 from releve.services.ports import UnitOfWork
-from releve.services.records import StateVersion
+from releve.services.records import StateRow, StateVersion
 from releve.services.usage_recording import parse_bucket
 from releve.services.weighted_cache import WeightedCache as _Bounded
 
@@ -164,7 +164,7 @@ def period_ranges(
 
 def merge_read(
     aggregators: Mapping[UUID, Aggregator[Any]],
-    rows: Iterable[tuple[StateVersion, str]],
+    rows: Iterable[tuple[StateRow, str]],
     period: Period,
     earlier_starts: Sequence[datetime],
 ) -> dict[UUID, list[tuple[str, datetime, AggregateState[Any]]]]:
@@ -172,7 +172,7 @@ def merge_read(
     `period_ranges` names, of one subscription), decoded and merged here without touching
     the process-wide caches: each slot is the fold from `init` of its rows in (start, daily)
     order, which is what every cached path of `merged_states` computes too."""
-    groups: dict[tuple[UUID, str, datetime], list[tuple[StateVersion, str]]] = {}
+    groups: dict[tuple[UUID, str, datetime], list[tuple[StateRow, str]]] = {}
     for row, text in rows:
         if row.charge_id in aggregators:
             slot = _slot_start(row.start, period, earlier_starts)
@@ -187,7 +187,7 @@ def merge_read(
     return merged
 
 
-def _order(item: tuple[StateVersion, str]) -> tuple[datetime, bool]:
+def _order(item: tuple[StateRow, str]) -> tuple[datetime, bool]:
     return (item[0].start, item[0].daily)
 
 

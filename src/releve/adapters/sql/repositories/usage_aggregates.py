@@ -24,7 +24,7 @@ from releve.adapters.sql.repositories.aggregate_rows import AggregateRows
 from releve.adapters.sql.tables import usage_aggregates as ua
 from releve.adapters.sql.tables import usage_daily_aggregates as ud
 from releve.adapters.sql.types import UtcDateTime
-from releve.services.records import AggregateKey, StateVersion, UsageAggregate
+from releve.services.records import AggregateKey, StateRow, StateVersion, UsageAggregate
 
 
 def _version_columns(table: sa.Table, start: sa.Column[datetime]) -> tuple[Any, ...]:
@@ -211,14 +211,14 @@ class SqlUsageAggregateRepository:
         hours: Sequence[tuple[datetime, datetime]],
         days: Sequence[tuple[datetime, datetime]],
         charge_ids: Collection[UUID],
-    ) -> list[tuple[UUID, StateVersion, str]]:
+    ) -> list[tuple[UUID, StateRow, str]]:
         # The bill run's pre-read (`billing_usage_bulk`): many subscriptions sharing the same
         # ranges, one statement per table (and per 500 subscriptions); versions and texts at
         # once, since nothing of them is cached.
         if not subscription_ids or not charge_ids:
             return []
         ids, charges = sorted(subscription_ids), sorted(charge_ids)
-        found: list[tuple[UUID, StateVersion, str]] = []
+        found: list[tuple[UUID, StateRow, str]] = []
         for daily, table, column, ranges in (
             (True, ud, ud.c.day_start, days),
             (False, ua, ua.c.hour_start, hours),
@@ -228,33 +228,27 @@ class SqlUsageAggregateRepository:
             text = self._state_text(table)
             sqlite = self._c.dialect.name == "sqlite"
             c = table.c
-            columns = (c.subscription_id, c.charge_id, column, c.updated_at)
-            # SQLite: the stored texts, converted through the small caches below (the UUID
-            # type processor was the largest part of a pre-read of 10⁶ rows).
-            raw = [sa.type_coerce(x, sa.String) for x in columns] if sqlite else columns
+            # SQLite: the stored texts of the ids and start, converted through the small caches
+            # below (the UUID type processor was the largest part of a pre-read of 10⁶ rows).
+            ids_ = (c.subscription_id, c.charge_id, column)
+            raw = [sa.type_coerce(x, sa.String) for x in ids_] if sqlite else ids_
             for at in range(0, len(ids), 500):
-                query = sa.select(*raw[:2], c.bucket, *raw[2:], c.events_count, text).where(
+                query = sa.select(*raw, c.bucket, text).where(
                     table.c.organization_id == organization_id,
                     table.c.subscription_id.in_(ids[at : at + 500]),
                     table.c.charge_id.in_(charges),
                     sa.or_(*(sa.and_(column >= lo, column < hi) for lo, hi in ranges)),
                 )
-                rows = self._c.execute(query)
+                rows: Sequence[Any] = self._c.execute(query).all()
                 if sqlite:
                     found.extend(
-                        (
-                            _uuid(sub),
-                            StateVersion(
-                                daily, _uuid(charge), bucket, _time(start), _utc(updated), count
-                            ),
-                            state,
-                        )
-                        for sub, charge, bucket, start, updated, count, state in rows
+                        (_uuid(sub), StateRow(daily, _uuid(charge), bucket, _time(start)), state)
+                        for sub, charge, start, bucket, state in rows
                     )
                 else:
                     found.extend(
-                        (sub, StateVersion(daily, charge, bucket, start, updated, int(count)), st)
-                        for sub, charge, bucket, start, updated, count, st in rows
+                        (sub, StateRow(daily, charge, bucket, start), state)
+                        for sub, charge, start, bucket, state in rows
                     )
         return found
 
@@ -266,13 +260,6 @@ def _uuid(text: str) -> UUID:
 
 @functools.lru_cache(maxsize=1 << 16)
 def _time(text: str) -> datetime:
-    moment = _UTC_TIME.process_result_value(text, _SQLITE)
-    assert moment is not None
-    return moment
-
-
-def _utc(text: str) -> datetime:
-    """`_time` without the cache: write times are mostly distinct."""
     moment = _UTC_TIME.process_result_value(text, _SQLITE)
     assert moment is not None
     return moment
