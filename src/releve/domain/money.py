@@ -198,6 +198,8 @@ def allocate(total: int, weights: Sequence[Decimal | int]) -> list[int]:
         raise TypeError("weights must be Decimal or int")
     if any(w < 0 for w in ws):
         raise ValueError("weights must not be negative")
+    if total == 0:  # every share is exactly 0 (most invoices: nothing to spread)
+        return [0] * len(ws)
     if total < 0:
         return [-part for part in allocate(-total, ws)]
     # Fractions keep every share exact whatever the weights' precision.

@@ -17,6 +17,10 @@ from sqlalchemy.engine import Engine
 from releve.services import exact_json
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# WAL pages before a commit copies them back into the database (SQLite's default: 1,000, 4 MB).
+# Why larger: a bill run rewrites the same index pages with every invoice, and each checkpoint
+# copied them again — 40 MB between checkpoints took 13 % off a 10,000-invoice run.
+SQLITE_WAL_AUTOCHECKPOINT_PAGES = 10_000
 
 
 def normalize_url(url: str) -> str:
@@ -70,6 +74,7 @@ def _configure_sqlite(engine: Engine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute(f"PRAGMA wal_autocheckpoint={SQLITE_WAL_AUTOCHECKPOINT_PAGES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")
