@@ -196,8 +196,10 @@ def allocate(total: int, weights: Sequence[Decimal | int]) -> list[int]:
     ws = [Decimal(w) if isinstance(w, int) else w for w in weights]
     if any(not isinstance(w, Decimal) for w in ws):
         raise TypeError("weights must be Decimal or int")
-    if any(w < 0 for w in ws):
-        raise ValueError("weights must not be negative")
+    if any(w < 0 or not w.is_finite() for w in ws):
+        raise ValueError("weights must be finite and not negative")
+    if isinstance(total, bool) or not isinstance(total, int):
+        raise TypeError("total must be an int (minor units)")
     if total == 0:  # every share is exactly 0 (most invoices: nothing to spread)
         return [0] * len(ws)
     if total < 0:
