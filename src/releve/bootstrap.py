@@ -47,6 +47,7 @@ from releve.services.taxes import TaxService
 from releve.services.usage import CurrentUsageService
 from releve.services.usage_evaluator import UsageEvaluator
 from releve.services.usage_recording import AggregateRebuilder, UsageRecorder
+from releve.services.usage_states import set_cache_budget
 from releve.services.user_accounts import UserAccountService
 from releve.services.wallets import WalletService
 from releve.services.webhooks import WebhookService
@@ -135,6 +136,7 @@ def bootstrap(
     clock: Clock | None = None,
 ) -> Container:
     settings = settings or Settings.from_env()
+    set_cache_budget(settings.usage_cache_mb)  # process-wide, like the caches themselves
     engine = engine or create_engine(settings.database_url)
     clock = clock or SystemClock()
     uow = SqlUnitOfWorkFactory(engine)

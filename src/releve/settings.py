@@ -8,10 +8,12 @@ organization (created at start-up if missing).
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 DEFAULT_DATA_DIR = Path("var")
+DEFAULT_USAGE_CACHE_MB = 375
 
 
 @dataclass(frozen=True, slots=True)
@@ -22,6 +24,9 @@ class Settings:
     # Where rendered invoice PDFs are kept (RELEVE_INVOICE_FILES_DIR, default ./var/invoices);
     # None keeps them in process memory only.
     invoice_files_dir: Path | None = None
+    # Memory for the current-usage caches of each process (RELEVE_USAGE_CACHE_MB, about; 0:
+    # nothing kept between calls — every read decodes its rows again).
+    usage_cache_mb: int = DEFAULT_USAGE_CACHE_MB
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
@@ -34,7 +39,17 @@ class Settings:
             invoice_files_dir=Path(
                 env.get("RELEVE_INVOICE_FILES_DIR") or DEFAULT_DATA_DIR / "invoices"
             ),
+            usage_cache_mb=_megabytes(env, "RELEVE_USAGE_CACHE_MB", DEFAULT_USAGE_CACHE_MB),
         )
+
+
+def _megabytes(env: Mapping[str, str], name: str, default: int) -> int:
+    text = env.get(name, "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"{name} must be a whole number of megabytes (0 or more), got {text!r}")
+    return int(text)
 
 
 def default_database_url() -> str:

@@ -23,6 +23,7 @@ from releve.domain.usage import Event
 from releve.services import usage_states
 from releve.services.event_input import parse_timestamp
 from releve.services.pagination import PageRequest
+from releve.settings import Settings
 from tests.integration.support import FakeClock
 from tests.integration.test_aggregates import (
     MARCH,
@@ -216,6 +217,28 @@ def test_the_cache_bound_evicts_the_oldest_entries_by_weight() -> None:
     assert ("b" in cache, cache.get("a"), cache.get("c")) == (False, "A2", "C")
     cache.put("d", "D", 50)  # alone over the budget: kept, everything older goes
     assert [k for k in "acd" if k in cache] == ["d"]
+
+
+def test_a_smaller_budget_evicts_the_oldest_at_once() -> None:
+    cache: usage_states._Bounded[str] = usage_states._Bounded(10)
+    for key in "abc":
+        cache.put(key, key.upper(), 3)
+    cache.resize(6)
+    assert [k for k in "abc" if k in cache] == ["b", "c"]
+
+
+def test_the_cache_budget_comes_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`RELEVE_USAGE_CACHE_MB` bounds both caches (a third for decoded rows); a value that is not
+    a whole number of megabytes stops the start-up with a message naming the variable."""
+    assert Settings.from_env({}).usage_cache_mb == 375
+    assert Settings.from_env({"RELEVE_USAGE_CACHE_MB": " 30 "}).usage_cache_mb == 30
+    for bad in ("-5", "1.5", "lots"):
+        with pytest.raises(ValueError, match="RELEVE_USAGE_CACHE_MB must be a whole number"):
+            Settings.from_env({"RELEVE_USAGE_CACHE_MB": bad})
+    monkeypatch.setattr(usage_states, "_decoded", usage_states._Bounded(1))
+    monkeypatch.setattr(usage_states, "_merged", usage_states._Bounded(1))
+    usage_states.set_cache_budget(30)  # 30 MB at ~250 bytes a unit
+    assert (usage_states._decoded._budget, usage_states._merged._budget) == (40_000, 80_000)
 
 
 def test_the_versions_query_never_reads_the_daily_states(

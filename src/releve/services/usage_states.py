@@ -58,8 +58,17 @@ def _size(state: AggregateState[Any]) -> int:
 # Decoded rows by version (a late event into a past day re-merges from them), and per slot
 # (versions, merge, versions of all rows but the newest, their merge). ~250 bytes a unit:
 # at most ~125 + ~250 MB, whatever the number of subscriptions or the size of their states.
+_UNIT_BYTES = 250
 _decoded: _Bounded[AggregateState[Any]] = _Bounded(500_000)
 _merged: _Bounded[_Entry] = _Bounded(1_000_000)
+
+
+def set_cache_budget(megabytes: int) -> None:
+    """Bound this process's current-usage caches to about `megabytes` (`Settings.usage_cache_mb`,
+    375 by default): a third for decoded rows, the rest for merges."""
+    units = megabytes * 1_000_000 // _UNIT_BYTES
+    _decoded.resize(units // 3)
+    _merged.resize(units - units // 3)
 
 
 def split(start: datetime, end: datetime, tz: tzinfo) -> tuple[list[Range], list[Range]]:

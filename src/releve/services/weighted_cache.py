@@ -19,6 +19,12 @@ class WeightedCache(Generic[V]):
         self._budget = budget
         self._lock = threading.Lock()
 
+    def resize(self, budget: int) -> None:
+        """A new budget; the oldest entries past it are evicted at once."""
+        with self._lock:
+            self._budget = budget
+            self._evict()
+
     def get(self, key: Any) -> V | None:
         item = self._items.get(key)
         return None if item is None else item[0]
@@ -31,5 +37,8 @@ class WeightedCache(Generic[V]):
             old = self._items.pop(key, None)
             self._weight += weight - (0 if old is None else old[1])
             self._items[key] = (value, weight)
-            while self._weight > self._budget and len(self._items) > 1:
-                self._weight -= self._items.pop(next(iter(self._items)))[1]
+            self._evict()
+
+    def _evict(self) -> None:
+        while self._weight > self._budget and len(self._items) > 1:
+            self._weight -= self._items.pop(next(iter(self._items)))[1]
