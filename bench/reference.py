@@ -15,10 +15,8 @@ WAL flush as concurrent HTTP requests can.
 
 from __future__ import annotations
 
-import random
 import threading
 import time
-import uuid
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
@@ -31,6 +29,7 @@ from releve.adapters.sql.engine import create_engine
 from releve.adapters.sql.tables import events as events_table
 from releve.services import exact_json
 from releve.services.event_input import parse_event
+from releve.services.ids import time_ordered_id
 
 COLUMNS = [
     "id",
@@ -51,7 +50,6 @@ COMMIT_EVERY = 100
 
 def _python_rows(dataset: Dataset, organization_id: UUID) -> list[dict[str, Any]]:
     """The rows the service would write (parsed, hashed), built outside the timing."""
-    rng = random.Random(dataset.seed)
     now = datetime.now(UTC)
     rows = []
     for raw in dataset.events:
@@ -59,7 +57,7 @@ def _python_rows(dataset: Dataset, organization_id: UUID) -> list[dict[str, Any]
         assert not isinstance(draft, dict), draft
         rows.append(
             {
-                "id": uuid.UUID(int=rng.getrandbits(128), version=4),
+                "id": time_ordered_id(),  # time-ordered, like the service's ids
                 "organization_id": organization_id,
                 "transaction_id": draft.transaction_id,
                 "external_subscription_id": draft.external_subscription_id,

@@ -7,7 +7,6 @@ so an invoice reads the same after its plan changes.
 
 from __future__ import annotations
 
-import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -28,6 +27,7 @@ from releve.services.billing_records import (
     Invoice,
     InvoiceSubscription,
 )
+from releve.services.ids import time_ordered_id
 from releve.services.records import Organization, Subscription, Tax
 
 INVOICING_REASONS = {
@@ -108,7 +108,7 @@ def build_rows(
     """The rows of a draft invoice (finalization sets status, number and dates afterwards)."""
     totals = assembled.totals
     currency = totals.currency
-    invoice_id = invoice_id or uuid.uuid4()
+    invoice_id = invoice_id or time_ordered_id()
     invoice = invoice_row(
         invoice_id=invoice_id,
         organization_id=organization.id,
@@ -126,7 +126,7 @@ def build_rows(
         line = assembled_fee.line
         breakdown = totals.fee(line.id)
         charge_fee = assembled_fee.charge_fee
-        fee_id = uuid.uuid4()
+        fee_id = time_ordered_id()
         charge_id = UUID(assembled_fee.charge_id) if assembled_fee.charge_id else None
         filter_id = filter_name = filter_values = None
         parent = None
@@ -292,7 +292,7 @@ def applied_tax_rows(
     still exists: shared by every kind of invoice so they store taxes alike."""
     return tuple(
         AppliedTax(
-            id=uuid.uuid4(),
+            id=time_ordered_id(),
             organization_id=organization_id,
             invoice_id=invoice_id,
             position=position,

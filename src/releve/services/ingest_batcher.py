@@ -22,7 +22,6 @@ Per-batch semantics are those of one batch alone, applied in arrival order:
 from __future__ import annotations
 
 import threading
-import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -31,6 +30,7 @@ from uuid import UUID
 
 from releve.services.errors import ValidationFailed
 from releve.services.event_input import EventDraft
+from releve.services.ids import time_ordered_id
 from releve.services.ports import UnitOfWork, UnitOfWorkFactory
 from releve.services.records import EVENT_UNMATCHED, UNKNOWN_METRIC_CODE, StoredEvent
 from releve.services.transactions import retry_on_conflict
@@ -193,7 +193,7 @@ class GroupCommitter:
 
 def _new_event(organization_id: UUID, d: EventDraft, now: datetime) -> StoredEvent:
     return StoredEvent(
-        id=uuid.uuid4(),
+        id=time_ordered_id(),  # appended to the primary-key index, not scattered in it
         organization_id=organization_id,
         transaction_id=d.transaction_id,
         external_subscription_id=d.external_subscription_id,
