@@ -155,9 +155,9 @@ class SqlUsageAggregateRepository:
                 continue
             sqlite = self._c.dialect.name == "sqlite"
             columns = (table.c.charge_id, column, table.c.updated_at)
-            # SQLite: the stored texts, converted through small caches below (the same ~30 days
-            # and charges every call; the type processors were half of this read's time).
-            raw = [sa.type_coerce(c, sa.String) for c in columns] if sqlite else columns
+            # The same ~30 days and charges every call; the type processors were half of this
+            # read's time.
+            raw = _as_stored(columns, sqlite)
             query = sa.select(raw[0], table.c.bucket, raw[1], raw[2], table.c.events_count).where(
                 table.c.organization_id == organization_id,
                 table.c.subscription_id == subscription_id,
@@ -213,8 +213,8 @@ class SqlUsageAggregateRepository:
         charge_ids: Collection[UUID],
     ) -> list[tuple[UUID, StateRow, str]]:
         # The bill run's pre-read (`billing_usage_bulk`): many subscriptions sharing the same
-        # ranges, one statement per table (and per 500 subscriptions); versions and texts at
-        # once, since nothing of them is cached.
+        # ranges, one statement per table (and per 500 subscriptions); rows and texts at once,
+        # no versions: each row is merged once and nothing of it is cached.
         if not subscription_ids or not charge_ids:
             return []
         ids, charges = sorted(subscription_ids), sorted(charge_ids)
@@ -228,10 +228,8 @@ class SqlUsageAggregateRepository:
             text = self._state_text(table)
             sqlite = self._c.dialect.name == "sqlite"
             c = table.c
-            # SQLite: the stored texts of the ids and start, converted through the small caches
-            # below (the UUID type processor was the largest part of a pre-read of 10⁶ rows).
-            ids_ = (c.subscription_id, c.charge_id, column)
-            raw = [sa.type_coerce(x, sa.String) for x in ids_] if sqlite else ids_
+            # The UUID type processor was the largest part of a pre-read of 10⁶ rows.
+            raw = _as_stored((c.subscription_id, c.charge_id, column), sqlite)
             for at in range(0, len(ids), 500):
                 query = sa.select(*raw, c.bucket, text).where(
                     table.c.organization_id == organization_id,
@@ -251,6 +249,12 @@ class SqlUsageAggregateRepository:
                         for sub, charge, start, bucket, state in rows
                     )
         return found
+
+
+def _as_stored(columns: Sequence[Any], sqlite: bool) -> Sequence[Any]:
+    """On SQLite, `columns` as their stored text, for `_uuid` / `_time` below to convert through
+    small caches; elsewhere as they are (the driver builds UUIDs and datetimes in C)."""
+    return [sa.type_coerce(c, sa.String) for c in columns] if sqlite else columns
 
 
 @functools.lru_cache(maxsize=4096)
